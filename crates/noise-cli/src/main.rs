@@ -1,0 +1,57 @@
+//! `noise`: the NOISE trading engine's command line.
+
+mod commands;
+mod failure;
+mod files;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "noise", version, about = "NOISE: a self-hosted algorithmic trading engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compute TA-Lib-exact indicators over a bar CSV and write them as CSV.
+    Indicators {
+        /// Bar CSV: timestamp,open,high,low,close,volume (optional symbol column).
+        #[arg(long)]
+        input: PathBuf,
+        /// Output CSV (written atomically); standard output when absent.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file and print the effective settings (defaults filled in).
+    Check {
+        /// The file to check; `./noise.toml` when absent (defaults if that does not exist).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Indicators { input, output } => commands::indicators::run(&input, output.as_deref()),
+        Command::Config { command: ConfigCommand::Check { config } } => commands::config::check(config.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}

@@ -1,0 +1,117 @@
+//! The `noise` binary as a user runs it: real files, real exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn noise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_noise")).args(args).output().expect("runs the binary")
+}
+
+fn golden(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../noise-core/tests/golden").join(name)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn indicators_match_talib_column_for_column() {
+    let dir = tempfile::tempdir().unwrap();
+    for series in ["spy", "mnq", "edge"] {
+        let output = dir.path().join(format!("{series}.csv"));
+        let bars = golden(&format!("{series}.bars.csv"));
+        let out = noise(&["indicators", "--input", bars.to_str().unwrap(), "--output", output.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let ours = std::fs::read_to_string(&output).unwrap();
+        let theirs = std::fs::read_to_string(golden(&format!("{series}.talib.csv"))).unwrap();
+        let (mut ours, mut theirs) = (ours.lines(), theirs.lines());
+        assert_eq!(
+            ours.next().unwrap(),
+            "timestamp,rsi_14,macd,macd_signal,macd_hist,bb_upper,bb_middle,bb_lower,atr_14,adx_14,plus_di_14,minus_di_14,obv,sma_20,ema_20"
+        );
+        theirs.next();
+        let mut rows = 0;
+        for (line, (a, b)) in ours.zip(theirs).enumerate() {
+            let (a, b): (Vec<&str>, Vec<&str>) = (a.split(',').collect(), b.split(',').collect());
+            assert_eq!(a[0], b[0], "{series} row {line}: timestamps are echoed as written");
+            for (col, (x, y)) in a.iter().zip(&b).enumerate().skip(1) {
+                match (x.is_empty(), y.is_empty()) {
+                    (true, true) => {}
+                    (false, false) => {
+                        let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
+                        assert!((x - y).abs() <= 1e-9 * y.abs().max(1e-3), "{series} row {line} col {col}: {x} vs {y}");
+                    }
+                    _ => panic!("{series} row {line} col {col}: {x:?} vs TA-Lib {y:?}"),
+                }
+            }
+            rows += 1;
+        }
+        assert_eq!(rows, 3000);
+    }
+}
+
+#[test]
+fn bad_rows_exit_2_naming_file_and_line_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bars.csv");
+    std::fs::write(&input, "timestamp,open,high,low,close,volume\n2026-01-05T14:30:00Z,1,2,0.5,1.5,10\n2026-01-05T14:31:00Z,1,2,0.5,NaN,10\n").unwrap();
+    let output = dir.path().join("out.csv");
+    std::fs::write(&output, "previous contents\n").unwrap();
+    let out = noise(&["indicators", "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(message.contains("bars.csv:3:") && message.contains("not a finite number"), "{message}");
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "previous contents\n",
+        "a failed run leaves the old output alone"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "no temporary file left behind: {leftovers:?}");
+}
+
+#[test]
+fn missing_file_and_mixed_symbols_exit_2() {
+    let out = noise(&["indicators", "--input", "/nonexistent/bars.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read /nonexistent/bars.csv"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("multi.csv");
+    std::fs::write(
+        &input,
+        "timestamp,symbol,open,high,low,close,volume\n1767623400,SPY,1,2,0.5,1.5,10\n1767623400,QQQ,1,2,0.5,1.5,10\n",
+    )
+    .unwrap();
+    let out = noise(&["indicators", "--input", input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("several symbols"), "{}", stderr(&out));
+}
+
+#[test]
+fn config_check_prints_effective_settings_or_every_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[indicators]\nrsi_period = 21\n").unwrap();
+    let out = noise(&["config", "check", "--config", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("rsi_period = 21") && printed.contains("macd_slow = 26"), "{printed}");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[indicators]\nrsi_period = 0\nmacd_fast = \"12\"\nbb_deviations = -1.0\ntypo = 3\n").unwrap();
+    let out = noise(&["config", "check", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    for key in ["indicators.rsi_period", "indicators.macd_fast", "indicators.bb_deviations", "indicators.typo"] {
+        assert!(message.contains(key), "{key} not reported in {message}");
+    }
+}
+
+#[test]
+fn example_config_is_valid() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../noise.example.toml");
+    let out = noise(&["config", "check", "--config", example.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

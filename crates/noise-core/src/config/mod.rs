@@ -1,0 +1,179 @@
+//! `noise.toml`: typed sections with documented defaults, and a loader that
+//! reports every bad key at once.
+//!
+//! Loading never stops at the first problem: a value of the wrong type is
+//! reported with its dotted key and replaced by its default so the rest can
+//! still be checked, unknown keys are reported, and then each section's
+//! `validate` adds the semantic problems (a period of zero, weights that do
+//! not sum to one). Parsing takes text: the caller reads the file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::indicators::IndicatorParams;
+
+/// The whole configuration. Each section has defaults for every key, so an
+/// empty file is a valid configuration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NoiseConfig {
+    pub indicators: IndicatorParams,
+}
+
+/// One problem with a configuration: the dotted key and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} problem(s) in the configuration:\n{}", .0.len(), .0.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigErrors(pub Vec<ConfigIssue>);
+
+impl NoiseConfig {
+    /// Parses and validates TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigErrors> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let key = e.span().map_or_else(|| "(file)".to_string(), |span| describe_position(text, span.start));
+            ConfigErrors(vec![ConfigIssue { key, message: format!("TOML syntax: {}", e.message()) }])
+        })?;
+        let mut issues = Vec::new();
+        let config = loop {
+            let mut unknown = Vec::new();
+            let value = toml::Value::Table(table.clone());
+            let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+            let deserializer = serde_ignored::Deserializer::new(value, &mut note_unknown);
+            match serde_path_to_error::deserialize::<_, NoiseConfig>(deserializer) {
+                Ok(config) => {
+                    issues.extend(unknown.into_iter().map(|key| ConfigIssue { key, message: "unknown key".into() }));
+                    break config;
+                }
+                Err(error) => {
+                    let segments: Vec<String> = error.path().iter().map(|s| s.to_string()).collect();
+                    // The deserializer's message may repeat the key on a second line.
+                    let message = error.inner().to_string().lines().next().unwrap_or_default().to_string();
+                    issues.push(ConfigIssue { key: segments.join("."), message });
+                    if segments.is_empty() || !remove_path(&mut table, &segments) {
+                        return Err(ConfigErrors(issues));
+                    }
+                }
+            }
+        };
+        issues.extend(config.validate());
+        if issues.is_empty() { Ok(config) } else { Err(ConfigErrors(issues)) }
+    }
+
+    /// Semantic checks of every section, each problem with its dotted key.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        for (key, error) in self.indicators.problems() {
+            issues.push(ConfigIssue { key: format!("indicators.{key}"), message: error.to_string() });
+        }
+        issues
+    }
+
+    /// The effective settings, defaults filled in, as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render the configuration: {e}\n"))
+    }
+}
+
+/// Removes the value at `path` so that loading can continue with its default.
+fn remove_path(table: &mut toml::Table, path: &[String]) -> bool {
+    match path {
+        [] => false,
+        [last] => table.remove(last).is_some(),
+        [first, rest @ ..] => match table.get_mut(first) {
+            Some(toml::Value::Table(inner)) => remove_path(inner, rest),
+            Some(toml::Value::Array(items)) => match rest.split_first() {
+                Some((index, [])) => {
+                    index.parse::<usize>().ok().filter(|&i| i < items.len()).map(|i| items.remove(i)).is_some()
+                }
+                Some((index, deeper)) => match index.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                    Some(toml::Value::Table(inner)) => remove_path(inner, deeper),
+                    _ => false,
+                },
+                None => false,
+            },
+            _ => false,
+        },
+    }
+}
+
+fn describe_position(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    format!("line {line}, column {column}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        assert_eq!(NoiseConfig::from_toml_str("").unwrap(), NoiseConfig::default());
+    }
+
+    #[test]
+    fn reports_every_bad_key_at_once() {
+        let text = r#"
+            [indicators]
+            rsi_period = "fourteen"
+            macd_slow = 0
+            bb_deviations = -2.0
+            colour = "red"
+            [nonsense]
+            x = 1
+        "#;
+        let errors = NoiseConfig::from_toml_str(text).unwrap_err().0;
+        let keys: Vec<&str> = errors.iter().map(|i| i.key.as_str()).collect();
+        for key in [
+            "indicators.rsi_period",
+            "indicators.macd_slow",
+            "indicators.bb_deviations",
+            "indicators.colour",
+            "nonsense",
+        ] {
+            assert!(keys.iter().any(|k| k.starts_with(key)), "{key} missing from {errors:#?}");
+        }
+        assert!(errors.iter().any(|i| i.key == "indicators.rsi_period" && i.message.contains("invalid type")));
+    }
+
+    #[test]
+    fn syntax_errors_name_the_position() {
+        let errors = NoiseConfig::from_toml_str("[indicators]\nrsi_period = = 3\n").unwrap_err().0;
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].key.starts_with("line 2"), "{errors:?}");
+    }
+
+    #[test]
+    fn round_trips_through_its_rendering() {
+        let mut config = NoiseConfig::default();
+        config.indicators.rsi_period = 21;
+        assert_eq!(NoiseConfig::from_toml_str(&config.to_toml()).unwrap(), config);
+    }
+
+    #[test]
+    fn example_file_documents_every_setting_with_its_default() {
+        let example = include_str!("../../../../noise.example.toml");
+        assert_eq!(NoiseConfig::from_toml_str(example).unwrap(), NoiseConfig::default());
+        let rendered: toml::Table = NoiseConfig::default().to_toml().parse().unwrap();
+        let example_table: toml::Table = example.parse().unwrap();
+        for (section, keys) in &rendered {
+            let keys = keys.as_table().expect("sections are tables");
+            for key in keys.keys() {
+                let present = example_table.get(section).and_then(|s| s.get(key)).is_some();
+                assert!(present, "noise.example.toml lacks {section}.{key}");
+            }
+        }
+    }
+}
