@@ -1,8 +1,11 @@
-//! NOISE's pure core: market data, indicators, configuration, and (in later
-//! modules) signals and risk. Functions of data only: no I/O, no async, and
+//! NOISE's pure core: market data, indicators, calendars, instruments,
+//! signals and configuration (risk comes next). Functions of data only: no I/O, no async, and
 //! the clock is always passed in as `now`, never read.
 
+pub mod calendar;
 pub mod config;
 pub mod indicators;
+pub mod instrument;
 pub mod market;
 pub mod num;
+pub mod signal;

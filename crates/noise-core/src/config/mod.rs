@@ -10,13 +10,29 @@
 use serde::{Deserialize, Serialize};
 
 use crate::indicators::IndicatorParams;
+use crate::instrument::Instrument;
+use crate::signal::SignalConfig;
 
 /// The whole configuration. Each section has defaults for every key, so an
 /// empty file is a valid configuration.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NoiseConfig {
     pub indicators: IndicatorParams,
+    pub signals: SignalConfig,
+    /// The instruments NOISE knows. A `[[instruments]]` list in the file
+    /// replaces the default list (DESIGN.md's nine) as a whole.
+    pub instruments: Vec<Instrument>,
+}
+
+impl Default for NoiseConfig {
+    fn default() -> Self {
+        Self {
+            indicators: IndicatorParams::default(),
+            signals: SignalConfig::default(),
+            instruments: Instrument::defaults(),
+        }
+    }
 }
 
 /// One problem with a configuration: the dotted key and what is wrong.
@@ -76,7 +92,28 @@ impl NoiseConfig {
         for (key, error) in self.indicators.problems() {
             issues.push(ConfigIssue { key: format!("indicators.{key}"), message: error.to_string() });
         }
+        for (key, message) in self.signals.problems() {
+            issues.push(ConfigIssue { key: format!("signals.{key}"), message });
+        }
+        if self.instruments.is_empty() {
+            issues.push(ConfigIssue { key: "instruments".into(), message: "the list is empty".into() });
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, instrument) in self.instruments.iter().enumerate() {
+            for (field, message) in instrument.problems() {
+                issues.push(ConfigIssue { key: format!("instruments[{i}].{field}"), message });
+            }
+            if !seen.insert(instrument.symbol.as_str()) {
+                let message = format!("symbol {} appears more than once", instrument.symbol);
+                issues.push(ConfigIssue { key: format!("instruments[{i}].symbol"), message });
+            }
+        }
         issues
+    }
+
+    /// The instrument with this symbol, if configured.
+    pub fn instrument(&self, symbol: &str) -> Option<&Instrument> {
+        self.instruments.iter().find(|i| i.symbol.eq_ignore_ascii_case(symbol))
     }
 
     /// The effective settings, defaults filled in, as TOML.
@@ -162,18 +199,33 @@ mod tests {
         assert_eq!(NoiseConfig::from_toml_str(&config.to_toml()).unwrap(), config);
     }
 
+    /// Every key path of a TOML value (array elements share their first element's paths).
+    fn key_paths(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+        match value {
+            toml::Value::Table(table) => {
+                for (key, inner) in table {
+                    let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                    out.push(path.clone());
+                    key_paths(inner, &path, out);
+                }
+            }
+            toml::Value::Array(items) => {
+                if let Some(first @ toml::Value::Table(_)) = items.first() {
+                    key_paths(first, &format!("{prefix}[]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
     #[test]
     fn example_file_documents_every_setting_with_its_default() {
         let example = include_str!("../../../../noise.example.toml");
         assert_eq!(NoiseConfig::from_toml_str(example).unwrap(), NoiseConfig::default());
-        let rendered: toml::Table = NoiseConfig::default().to_toml().parse().unwrap();
-        let example_table: toml::Table = example.parse().unwrap();
-        for (section, keys) in &rendered {
-            let keys = keys.as_table().expect("sections are tables");
-            for key in keys.keys() {
-                let present = example_table.get(section).and_then(|s| s.get(key)).is_some();
-                assert!(present, "noise.example.toml lacks {section}.{key}");
-            }
-        }
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        key_paths(&toml::Value::Table(NoiseConfig::default().to_toml().parse().unwrap()), "", &mut want);
+        key_paths(&toml::Value::Table(example.parse().unwrap()), "", &mut have);
+        let missing: Vec<_> = want.iter().filter(|k| !have.contains(k)).collect();
+        assert!(missing.is_empty(), "noise.example.toml lacks {missing:?}");
     }
 }

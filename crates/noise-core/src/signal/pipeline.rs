@@ -1,0 +1,245 @@
+//! The per-symbol signal pipeline and its pure-function form.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::indicators::{Ema, Indicator, IndicatorError, IndicatorParams};
+use crate::instrument::{Instrument, TickRounding};
+use crate::market::resample::OutOfOrderBar;
+use crate::market::{Bar, Resampler, Timeframe};
+
+use super::combine::{adjusted_weights, combine};
+use super::config::SignalConfig;
+use super::features::FeatureBuilder;
+use super::filters::{self, FilterVerdict, HigherTrend};
+use super::regime::Regime;
+use super::strategy::{Strategy, build_strategy};
+use super::{Candidate, Direction, Evaluation, Rejected, Signal};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SignalError {
+    #[error("the bar opened at {bar} closes after {now}: a bar is acted on only once it has closed")]
+    NotClosed { bar: DateTime<Utc>, now: DateTime<Utc> },
+    #[error(transparent)]
+    OutOfOrder(#[from] OutOfOrderBar),
+    #[error("indicator settings: {0}")]
+    Indicator(#[from] IndicatorError),
+    #[error("strategy `{0}` is not registered")]
+    UnknownStrategy(String),
+}
+
+/// A higher timeframe's completed bars and the trend they show.
+#[derive(Debug, Clone)]
+struct HigherTimeframe {
+    timeframe: Timeframe,
+    resampler: Resampler,
+    ema: Ema,
+    last_ema: Option<f64>,
+    trend: Option<HigherTrend>,
+}
+
+impl HigherTimeframe {
+    fn new(timeframe: Timeframe, ema_period: usize) -> Result<Self, IndicatorError> {
+        Ok(Self {
+            timeframe,
+            resampler: Resampler::clock(timeframe),
+            ema: Ema::new(ema_period)?,
+            last_ema: None,
+            trend: None,
+        })
+    }
+
+    /// Up: close above the EMA and the EMA rising; down: both the other way.
+    fn on_completed(&mut self, bar: &Bar) {
+        let close = bar.candle().close;
+        let previous = self.last_ema;
+        self.last_ema = self.ema.update(close);
+        self.trend = match (self.last_ema, previous) {
+            (Some(ema), Some(previous)) if close > ema && ema > previous => Some(HigherTrend::Up),
+            (Some(ema), Some(previous)) if close < ema && ema < previous => Some(HigherTrend::Down),
+            (Some(_), Some(_)) => Some(HigherTrend::Flat),
+            _ => None,
+        };
+    }
+}
+
+/// Turns one symbol's 1-minute bars into evaluations, one bar at a time,
+/// each at its close. The engine keeps one per symbol; the backtester too.
+#[derive(Debug)]
+pub struct SymbolPipeline {
+    instrument: Instrument,
+    config: SignalConfig,
+    strategies: Vec<Box<dyn Strategy>>,
+    base_weights: Vec<(&'static str, f64)>,
+    features: FeatureBuilder,
+    higher: Vec<HigherTimeframe>,
+    last_bar: Option<DateTime<Utc>>,
+}
+
+impl SymbolPipeline {
+    pub fn new(
+        instrument: Instrument,
+        config: &SignalConfig,
+        indicators: &IndicatorParams,
+    ) -> Result<Self, SignalError> {
+        let mut strategies = Vec::new();
+        let mut base_weights = Vec::new();
+        for (name, &weight) in &config.weights {
+            let strategy = build_strategy(name, config).ok_or_else(|| SignalError::UnknownStrategy(name.clone()))?;
+            base_weights.push((strategy.name(), weight));
+            strategies.push(strategy);
+        }
+        let higher = config
+            .mtf
+            .timeframes
+            .iter()
+            .map(|&tf| HigherTimeframe::new(tf, config.mtf.trend_ema_period))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            instrument,
+            config: config.clone(),
+            strategies,
+            base_weights,
+            features: FeatureBuilder::new(indicators, config)?,
+            higher,
+            last_bar: None,
+        })
+    }
+
+    pub fn instrument(&self) -> &Instrument {
+        &self.instrument
+    }
+
+    /// Consumes the 1-minute bar `bar` at `now` (at or after its close).
+    /// `None`: the indicators are warming up or no strategy had an opinion.
+    pub fn on_bar(&mut self, bar: &Bar, now: DateTime<Utc>) -> Result<Option<Evaluation>, SignalError> {
+        if bar.time + Timeframe::M1.duration() > now {
+            return Err(SignalError::NotClosed { bar: bar.time, now });
+        }
+        if let Some(previous) = self.last_bar
+            && bar.time <= previous
+        {
+            return Err(SignalError::OutOfOrder(OutOfOrderBar { previous, got: bar.time }));
+        }
+        self.last_bar = Some(bar.time);
+        for higher in &mut self.higher {
+            for completed in higher.resampler.push(bar)? {
+                higher.on_completed(&completed);
+            }
+        }
+        let features = self.features.update(&bar.candle());
+        let (Some(regime), Some(atr)) = (Regime::detect(&features.ind, &self.config.regime), features.ind.atr) else {
+            return Ok(None);
+        };
+        let opinions = self.strategies.iter().map(|s| s.evaluate(&features, &regime)).collect();
+        let weights = adjusted_weights(&self.base_weights, &regime, self.config.regime_adjustment);
+        let Some((Some(direction), strength, components)) = combine(&self.base_weights, &weights, opinions) else {
+            return Ok(None);
+        };
+
+        let entry = self.instrument.round_to_tick(bar.close, TickRounding::Nearest);
+        let levels = self.levels(direction, entry, atr);
+        let (stop_loss, take_profit) = levels.as_ref().map_or((entry, entry), |&l| l);
+        let trends: Vec<_> = self.higher.iter().map(|h| (h.timeframe, h.trend)).collect();
+        let mut verdicts = vec![
+            filters::strength(strength, &self.config),
+            filters::time_of_day(self.instrument.venue, now, &self.config.time_filter),
+            filters::regime(direction, &regime, self.config.regime_filter.enabled),
+            filters::multi_timeframe(direction, &trends, &self.config.mtf),
+        ];
+        if let Err(problem) = levels {
+            verdicts.push(FilterVerdict { name: "levels", passed: false, detail: problem });
+        }
+        let candidate = Candidate {
+            time: now,
+            symbol: self.instrument.symbol.clone(),
+            timeframe: Timeframe::M1,
+            direction,
+            strength,
+            entry,
+            stop_loss,
+            take_profit,
+            atr,
+            regime,
+            components,
+            filters: verdicts,
+        };
+        let failed: Vec<String> =
+            candidate.filters.iter().filter(|v| !v.passed).map(|v| format!("{}: {}", v.name, v.detail)).collect();
+        Ok(Some(if failed.is_empty() {
+            Evaluation::Signal(Signal::approved(candidate))
+        } else {
+            Evaluation::Rejected(Rejected { candidate, reason: failed.join("; ") })
+        }))
+    }
+
+    /// Stop loss and take profit from ATR, on the tick grid: the stop rounded
+    /// away from the entry (never tighter than computed), the target toward
+    /// it (never more optimistic), each at least one tick from the entry.
+    fn levels(&self, direction: Direction, entry: Decimal, atr: f64) -> Result<(Decimal, Decimal), String> {
+        let to_decimal = |x: f64, what: &str| {
+            Decimal::try_from(x).map_err(|_| format!("{what} distance {x} is not a representable price"))
+        };
+        let stop_distance = to_decimal(atr * self.config.stop_atr_multiple, "stop")?;
+        let target_distance = to_decimal(atr * self.config.take_profit_atr_multiple, "target")?;
+        let tick = self.instrument.tick_size;
+        let round = |p, mode| self.instrument.round_to_tick(p, mode);
+        let (stop, target) = match direction {
+            Direction::Long => (
+                round(entry - stop_distance, TickRounding::Down).min(entry - tick),
+                round(entry + target_distance, TickRounding::Down).max(entry + tick),
+            ),
+            Direction::Short => (
+                round(entry + stop_distance, TickRounding::Up).max(entry + tick),
+                round(entry - target_distance, TickRounding::Up).min(entry - tick),
+            ),
+        };
+        if stop <= Decimal::ZERO || target <= Decimal::ZERO {
+            return Err(format!("stop {stop} or target {target} is not a positive price"));
+        }
+        Ok((stop, target))
+    }
+}
+
+/// The signal pipeline as a pure function of data.
+pub struct SignalManager;
+
+impl SignalManager {
+    /// Replays 1-minute `history` (oldest first) exactly as the engine sees
+    /// it: each bar at its close time, only bars closed by `now`. Returns
+    /// every evaluation, in order.
+    pub fn replay(
+        history: &[Bar],
+        instrument: &Instrument,
+        now: DateTime<Utc>,
+        config: &SignalConfig,
+        indicators: &IndicatorParams,
+    ) -> Result<Vec<Evaluation>, SignalError> {
+        let mut pipeline = SymbolPipeline::new(instrument.clone(), config, indicators)?;
+        let mut out = Vec::new();
+        for bar in history {
+            let close = bar.time + Timeframe::M1.duration();
+            if close > now {
+                break;
+            }
+            out.extend(pipeline.on_bar(bar, close)?);
+        }
+        Ok(out)
+    }
+
+    /// The evaluation of the latest bar closed by `now`, if it produced one.
+    pub fn evaluate(
+        history: &[Bar],
+        instrument: &Instrument,
+        now: DateTime<Utc>,
+        config: &SignalConfig,
+        indicators: &IndicatorParams,
+    ) -> Result<Option<Evaluation>, SignalError> {
+        let Some(last) = history.iter().rev().find(|b| b.time + Timeframe::M1.duration() <= now) else {
+            return Ok(None);
+        };
+        let last_close = last.time + Timeframe::M1.duration();
+        let evaluations = Self::replay(history, instrument, now, config, indicators)?;
+        Ok(evaluations.into_iter().last().filter(|e| e.candidate().time == last_close))
+    }
+}
