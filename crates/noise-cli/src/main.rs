@@ -27,6 +27,25 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Replay 1-minute bars through the signal pipeline, each bar at its close,
+    /// and print every signal with its provenance.
+    Signals {
+        /// Bar CSV (1-minute bars; with a `symbol` column, only SYMBOL's rows are used).
+        #[arg(long)]
+        input: PathBuf,
+        /// A configured instrument (its tick size and trading sessions apply).
+        #[arg(long)]
+        symbol: String,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also print rejected candidates with the reason.
+        #[arg(long)]
+        rejected: bool,
+        /// Config file; `./noise.toml` when absent (defaults if that does not exist).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -48,6 +67,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Indicators { input, output } => commands::indicators::run(&input, output.as_deref()),
+        Command::Signals { input, symbol, json, rejected, config } => {
+            commands::signals::run(&commands::signals::Options {
+                input: &input,
+                symbol: &symbol,
+                json,
+                rejected,
+                config: config.as_deref(),
+            })
+        }
         Command::Config { command: ConfigCommand::Check { config } } => commands::config::check(config.as_deref()),
     };
     match result {

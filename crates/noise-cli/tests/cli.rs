@@ -115,3 +115,58 @@ fn example_config_is_valid() {
     let out = noise(&["config", "check", "--config", example.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample").join(name)
+}
+
+#[test]
+fn signals_json_lines_carry_provenance() {
+    let input = sample("spy-1m.csv");
+    let out = noise(&["signals", "--input", input.to_str().unwrap(), "--symbol", "SPY", "--json", "--rejected"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(lines.iter().any(|v| v["status"] == "signal"));
+    assert!(lines.iter().any(|v| v["status"] == "rejected" && v["reason"].as_str().is_some_and(|r| !r.is_empty())));
+    for v in &lines {
+        for field in [
+            "time",
+            "symbol",
+            "direction",
+            "strength",
+            "entry",
+            "stop_loss",
+            "take_profit",
+            "regime",
+            "components",
+            "filters",
+        ] {
+            assert!(!v[field].is_null(), "{field} missing in {v}");
+        }
+        let time = v["time"].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok() && time.ends_with('Z'), "{time}");
+        assert!(matches!(v["direction"].as_str(), Some("LONG" | "SHORT")));
+        assert_eq!(v["symbol"], "SPY");
+    }
+    let without_rejected = noise(&["signals", "--input", input.to_str().unwrap(), "--symbol", "SPY", "--json"]);
+    let count = String::from_utf8_lossy(&without_rejected.stdout).lines().count();
+    assert_eq!(count, lines.iter().filter(|v| v["status"] == "signal").count());
+}
+
+#[test]
+fn signals_refuse_unknown_symbols_and_bad_files() {
+    let input = sample("spy-1m.csv");
+    let out = noise(&["signals", "--input", input.to_str().unwrap(), "--symbol", "NOPE"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown symbol NOPE") && stderr(&out).contains("SPY"), "{}", stderr(&out));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "timestamp,open,high,low,close,volume\n2026-03-02T14:30:00Z,1,2,3,1.5,10\n").unwrap();
+    let out = noise(&["signals", "--input", bad.to_str().unwrap(), "--symbol", "SPY"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bad.csv:2:"), "{}", stderr(&out));
+}

@@ -155,7 +155,8 @@ pub fn round_to_tick(price: Decimal, tick: Decimal, rounding: TickRounding) -> D
         TickRounding::Down => ticks.floor(),
         TickRounding::Up => ticks.ceil(),
     };
-    (whole * tick).normalize()
+    // Keeps the tick's scale, so prices print as the venue quotes them (611.50).
+    whole * tick
 }
 
 #[cfg(test)]

@@ -186,6 +186,41 @@ mod tests {
     }
 
     #[test]
+    fn signals_section_refuses_bad_weights_periods_and_strategies() {
+        let text = r#"
+            [signals]
+            min_strength = 1.5
+            [signals.weights]
+            momentum = 0.5
+            telepathy = 0.2
+            [signals.breakout]
+            lookback = 0
+            [signals.sma_cross]
+            fast = 0
+            [signals.mtf]
+            timeframes = ["1m", "15m"]
+            [[instruments]]
+            symbol = "ES"
+            asset_class = "future"
+            broker = "alpaca"
+            tick_size = 0
+            point_value = 50
+            correlation_group = "equity_index"
+            venue = "cme_globex"
+        "#;
+        let errors = NoiseConfig::from_toml_str(text).unwrap_err().0;
+        let find = |key: &str| errors.iter().find(|i| i.key == key).map(|i| i.message.clone());
+        assert!(find("signals.min_strength").is_some(), "{errors:#?}");
+        assert!(find("signals.weights").unwrap().contains("sum to 0.7"), "{errors:#?}");
+        assert!(find("signals.weights.telepathy").unwrap().contains("unknown strategy"), "{errors:#?}");
+        assert!(find("signals.breakout.lookback").is_some(), "{errors:#?}");
+        assert!(find("signals.sma_cross.fast").is_some(), "{errors:#?}");
+        assert!(find("signals.mtf.timeframes[0]").is_some(), "{errors:#?}");
+        assert!(find("instruments[0].tick_size").is_some(), "{errors:#?}");
+        assert!(find("instruments[0].broker").is_some(), "{errors:#?}");
+    }
+
+    #[test]
     fn syntax_errors_name_the_position() {
         let errors = NoiseConfig::from_toml_str("[indicators]\nrsi_period = = 3\n").unwrap_err().0;
         assert_eq!(errors.len(), 1);

@@ -26,7 +26,7 @@ pub struct WeightedComponent {
     pub strength: f64,
     /// Signed share of the combined score: wᵢ·sᵢ·dᵢ / Σ w over voters.
     pub contribution: f64,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<super::reason::Reason>,
 }
 
 /// How the regime scales a strategy's weight: trends favour momentum

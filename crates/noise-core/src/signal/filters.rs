@@ -1,13 +1,14 @@
 //! Filters a candidate must pass, each leaving a verdict.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use chrono_tz::America::New_York;
 use serde::Serialize;
 
-use crate::calendar::Venue;
+use crate::calendar::Session;
+use crate::market::Timeframe;
 
 use super::Direction;
 use super::config::{MtfConfig, MtfMode, SignalConfig, TimeFilterConfig};
+use super::reason::FilterDetail;
 use super::regime::{Regime, TrendState};
 
 /// One filter's verdict on a candidate.
@@ -15,11 +16,11 @@ use super::regime::{Regime, TrendState};
 pub struct FilterVerdict {
     pub name: &'static str,
     pub passed: bool,
-    pub detail: String,
+    pub detail: FilterDetail,
 }
 
 impl FilterVerdict {
-    fn new(name: &'static str, passed: bool, detail: String) -> Self {
+    fn new(name: &'static str, passed: bool, detail: FilterDetail) -> Self {
         Self { name, passed, detail }
     }
 }
@@ -35,64 +36,43 @@ pub enum HigherTrend {
 
 pub(crate) fn strength(strength: f64, config: &SignalConfig) -> FilterVerdict {
     let passed = strength >= config.min_strength;
-    let op = if passed { "≥" } else { "<" };
-    FilterVerdict::new("strength", passed, format!("strength {strength:.2} {op} minimum {:.2}", config.min_strength))
+    FilterVerdict::new("strength", passed, FilterDetail::Strength { strength, minimum: config.min_strength })
 }
 
-/// Inside the instrument's session, past its first `skip_open_minutes` and
-/// before its last `skip_close_minutes` (early closes included).
-pub(crate) fn time_of_day(venue: Venue, now: DateTime<Utc>, config: &TimeFilterConfig) -> FilterVerdict {
+/// Inside the instrument's session (the one open just before `now`: a bar
+/// closing at the session close belongs to it), past its first
+/// `skip_open_minutes` and before its last `skip_close_minutes` (early
+/// closes included).
+pub(crate) fn time_of_day(session: Option<Session>, now: DateTime<Utc>, config: &TimeFilterConfig) -> FilterVerdict {
     const NAME: &str = "time_of_day";
-    let local = |t: DateTime<Utc>| t.with_timezone(&New_York).format("%Y-%m-%d %H:%M ET").to_string();
     if !config.enabled {
-        return FilterVerdict::new(NAME, true, "disabled".into());
+        return FilterVerdict::new(NAME, true, FilterDetail::Disabled);
     }
-    // A bar closing exactly at the session close belongs to that session.
-    let Some(session) = venue.session_at(now - TimeDelta::seconds(1)) else {
-        return FilterVerdict::new(NAME, false, format!("market closed at {}", local(now)));
+    let Some(session) = session else {
+        return FilterVerdict::new(NAME, false, FilterDetail::MarketClosed { at: now });
     };
-    let earliest = session.open + TimeDelta::minutes(i64::from(config.skip_open_minutes));
-    let latest = session.close - TimeDelta::minutes(i64::from(config.skip_close_minutes));
-    if now < earliest {
-        return FilterVerdict::new(
-            NAME,
-            false,
-            format!(
-                "within the first {} minutes of the session (opened {})",
-                config.skip_open_minutes,
-                local(session.open)
-            ),
-        );
+    if now < session.open + TimeDelta::minutes(i64::from(config.skip_open_minutes)) {
+        let detail = FilterDetail::SessionOpening { minutes: config.skip_open_minutes, opened: session.open };
+        return FilterVerdict::new(NAME, false, detail);
     }
-    if now >= latest {
-        return FilterVerdict::new(
-            NAME,
-            false,
-            format!(
-                "within the last {} minutes of the session (closes {})",
-                config.skip_close_minutes,
-                local(session.close)
-            ),
-        );
+    if now >= session.close - TimeDelta::minutes(i64::from(config.skip_close_minutes)) {
+        let detail = FilterDetail::SessionClosing { minutes: config.skip_close_minutes, closes: session.close };
+        return FilterVerdict::new(NAME, false, detail);
     }
-    FilterVerdict::new(NAME, true, format!("{} is inside the trading window", local(now)))
+    FilterVerdict::new(NAME, true, FilterDetail::InsideWindow { at: now })
 }
 
 /// Refuses a direction against a trending regime.
 pub(crate) fn regime(direction: Direction, regime: &Regime, enabled: bool) -> FilterVerdict {
     const NAME: &str = "regime";
     if !enabled {
-        return FilterVerdict::new(NAME, true, "disabled".into());
+        return FilterVerdict::new(NAME, true, FilterDetail::Disabled);
     }
     let against = matches!(
         (direction, regime.trend),
         (Direction::Long, TrendState::TrendingDown) | (Direction::Short, TrendState::TrendingUp)
     );
-    if against {
-        FilterVerdict::new(NAME, false, format!("{direction} against the {regime} regime"))
-    } else {
-        FilterVerdict::new(NAME, true, format!("{direction} fits the {regime} regime"))
-    }
+    FilterVerdict::new(NAME, !against, FilterDetail::Regime { direction, regime: *regime, against })
 }
 
 /// Each configured higher timeframe's trend must agree (or, in
@@ -100,38 +80,35 @@ pub(crate) fn regime(direction: Direction, regime: &Regime, enabled: bool) -> Fi
 /// fails.
 pub(crate) fn multi_timeframe(
     direction: Direction,
-    trends: &[(crate::market::Timeframe, Option<HigherTrend>)],
+    trends: impl Iterator<Item = (Timeframe, Option<HigherTrend>)>,
     config: &MtfConfig,
 ) -> FilterVerdict {
     const NAME: &str = "multi_timeframe";
     if !config.enabled {
-        return FilterVerdict::new(NAME, true, "disabled".into());
+        return FilterVerdict::new(NAME, true, FilterDetail::Disabled);
     }
     let wanted = match direction {
         Direction::Long => HigherTrend::Up,
         Direction::Short => HigherTrend::Down,
     };
-    let mut passed = true;
-    let mut parts = Vec::new();
-    for (tf, trend) in trends {
-        let ok = match (trend, config.mode) {
-            (None, _) => false,
-            (Some(t), MtfMode::Agree) => *t == wanted,
-            (Some(t), MtfMode::NotOpposed) => *t == wanted || *t == HigherTrend::Flat,
-        };
-        passed &= ok;
-        let described = match trend {
-            None => "unknown (warming up)".to_string(),
-            Some(t) => format!("{t:?}").to_lowercase(),
-        };
-        parts.push(format!("{tf} {described}{}", if ok { "" } else { " ✗" }));
-    }
-    FilterVerdict::new(NAME, passed, format!("{direction} needs {:?} trends: {}", config.mode, parts.join(", ")))
+    let judged: Vec<_> = trends
+        .map(|(tf, trend)| {
+            let ok = match (trend, config.mode) {
+                (None, _) => false,
+                (Some(t), MtfMode::Agree) => t == wanted,
+                (Some(t), MtfMode::NotOpposed) => t == wanted || t == HigherTrend::Flat,
+            };
+            (tf, trend, ok)
+        })
+        .collect();
+    let passed = judged.iter().all(|&(_, _, ok)| ok);
+    FilterVerdict::new(NAME, passed, FilterDetail::Trends { direction, mode: config.mode, trends: judged })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::Venue;
     use chrono::TimeZone;
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -170,7 +147,7 @@ mod tests {
             (at(2026, 4, 3, 15, 0), false),
         ];
         for (now, want) in cases {
-            let v = time_of_day(Venue::UsEquities, now, &cfg);
+            let v = time_of_day(Venue::UsEquities.session_at(now - TimeDelta::seconds(1)), now, &cfg);
             assert_eq!(v.passed, want, "{now}: {}", v.detail);
         }
     }
@@ -188,7 +165,7 @@ mod tests {
             (at(2026, 12, 25, 15, 0), false), // Christmas
         ];
         for (now, want) in cases {
-            let v = time_of_day(Venue::CmeGlobex, now, &cfg);
+            let v = time_of_day(Venue::CmeGlobex.session_at(now - TimeDelta::seconds(1)), now, &cfg);
             assert_eq!(v.passed, want, "{now}: {}", v.detail);
         }
     }
@@ -201,11 +178,11 @@ mod tests {
         let up_up = [(M5, Some(HigherTrend::Up)), (M15, Some(HigherTrend::Up))];
         let up_flat = [(M5, Some(HigherTrend::Up)), (M15, Some(HigherTrend::Flat))];
         let warming = [(M5, Some(HigherTrend::Up)), (M15, None)];
-        assert!(multi_timeframe(Direction::Long, &up_up, &agree).passed);
-        assert!(!multi_timeframe(Direction::Short, &up_up, &agree).passed);
-        assert!(!multi_timeframe(Direction::Long, &up_flat, &agree).passed);
-        assert!(multi_timeframe(Direction::Long, &up_flat, &not_opposed).passed);
-        assert!(!multi_timeframe(Direction::Short, &up_flat, &not_opposed).passed);
-        assert!(!multi_timeframe(Direction::Long, &warming, &not_opposed).passed);
+        assert!(multi_timeframe(Direction::Long, up_up.iter().copied(), &agree).passed);
+        assert!(!multi_timeframe(Direction::Short, up_up.iter().copied(), &agree).passed);
+        assert!(!multi_timeframe(Direction::Long, up_flat.iter().copied(), &agree).passed);
+        assert!(multi_timeframe(Direction::Long, up_flat.iter().copied(), &not_opposed).passed);
+        assert!(!multi_timeframe(Direction::Short, up_flat.iter().copied(), &not_opposed).passed);
+        assert!(!multi_timeframe(Direction::Long, warming.iter().copied(), &not_opposed).passed);
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 mod features;
 mod filters;
 mod pipeline;
+pub mod reason;
 pub mod regime;
 pub mod strategy;
 
@@ -28,8 +29,9 @@ use crate::market::Timeframe;
 pub use combine::{WeightedComponent, regime_multiplier};
 pub use config::{MtfMode, SignalConfig};
 pub use features::{FeatureBuilder, Features};
-pub use filters::FilterVerdict;
+pub use filters::{FilterVerdict, HigherTrend};
 pub use pipeline::{SignalError, SignalManager, SymbolPipeline};
+pub use reason::{FilterDetail, Reason};
 pub use regime::{Regime, TrendState, VolatilityState};
 pub use strategy::{Opinion, STRATEGY_NAMES, Strategy};
 
@@ -110,12 +112,19 @@ impl Deref for Signal {
     }
 }
 
-/// A candidate that did not become a signal, and why.
+/// A candidate that did not become a signal; its failed filters say why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rejected {
     pub candidate: Candidate,
-    /// The failed filters' details, joined.
-    pub reason: String,
+}
+
+impl Rejected {
+    /// The failed filters as `name: detail`, joined with "; ".
+    pub fn reason(&self) -> String {
+        let failed: Vec<String> =
+            self.candidate.filters.iter().filter(|v| !v.passed).map(|v| format!("{}: {}", v.name, v.detail)).collect();
+        failed.join("; ")
+    }
 }
 
 /// What the pipeline concluded at one bar.

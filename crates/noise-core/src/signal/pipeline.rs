@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use crate::calendar::Session;
 use crate::indicators::{Ema, Indicator, IndicatorError, IndicatorParams};
 use crate::instrument::{Instrument, TickRounding};
 use crate::market::resample::OutOfOrderBar;
@@ -12,6 +13,7 @@ use super::combine::{adjusted_weights, combine};
 use super::config::SignalConfig;
 use super::features::FeatureBuilder;
 use super::filters::{self, FilterVerdict, HigherTrend};
+use super::reason::FilterDetail;
 use super::regime::Regime;
 use super::strategy::{Strategy, build_strategy};
 use super::{Candidate, Direction, Evaluation, Rejected, Signal};
@@ -36,6 +38,8 @@ struct HigherTimeframe {
     ema: Ema,
     last_ema: Option<f64>,
     trend: Option<HigherTrend>,
+    /// Open time of the last completed bar the trend was computed from.
+    last_completed: Option<DateTime<Utc>>,
 }
 
 impl HigherTimeframe {
@@ -46,12 +50,14 @@ impl HigherTimeframe {
             ema: Ema::new(ema_period)?,
             last_ema: None,
             trend: None,
+            last_completed: None,
         })
     }
 
     /// Up: close above the EMA and the EMA rising; down: both the other way.
     fn on_completed(&mut self, bar: &Bar) {
         let close = bar.candle().close;
+        self.last_completed = Some(bar.time);
         let previous = self.last_ema;
         self.last_ema = self.ema.update(close);
         self.trend = match (self.last_ema, previous) {
@@ -74,6 +80,9 @@ pub struct SymbolPipeline {
     features: FeatureBuilder,
     higher: Vec<HigherTimeframe>,
     last_bar: Option<DateTime<Utc>>,
+    /// The last session looked up; calendar lookups convert time zones, so
+    /// one lookup serves every bar of a session.
+    session: Option<Session>,
 }
 
 impl SymbolPipeline {
@@ -103,11 +112,18 @@ impl SymbolPipeline {
             features: FeatureBuilder::new(indicators, config)?,
             higher,
             last_bar: None,
+            session: None,
         })
     }
 
     pub fn instrument(&self) -> &Instrument {
         &self.instrument
+    }
+
+    /// Each confirming timeframe: its trend and the open time of the last
+    /// completed bar it was computed from (the in-progress bar is never used).
+    pub fn higher_trends(&self) -> Vec<(Timeframe, Option<HigherTrend>, Option<DateTime<Utc>>)> {
+        self.higher.iter().map(|h| (h.timeframe, h.trend, h.last_completed)).collect()
     }
 
     /// Consumes the 1-minute bar `bar` at `now` (at or after its close).
@@ -140,15 +156,15 @@ impl SymbolPipeline {
         let entry = self.instrument.round_to_tick(bar.close, TickRounding::Nearest);
         let levels = self.levels(direction, entry, atr);
         let (stop_loss, take_profit) = levels.as_ref().map_or((entry, entry), |&l| l);
-        let trends: Vec<_> = self.higher.iter().map(|h| (h.timeframe, h.trend)).collect();
+        let session = self.session_at(now);
         let mut verdicts = vec![
             filters::strength(strength, &self.config),
-            filters::time_of_day(self.instrument.venue, now, &self.config.time_filter),
+            filters::time_of_day(session, now, &self.config.time_filter),
             filters::regime(direction, &regime, self.config.regime_filter.enabled),
-            filters::multi_timeframe(direction, &trends, &self.config.mtf),
+            filters::multi_timeframe(direction, self.higher.iter().map(|h| (h.timeframe, h.trend)), &self.config.mtf),
         ];
         if let Err(problem) = levels {
-            verdicts.push(FilterVerdict { name: "levels", passed: false, detail: problem });
+            verdicts.push(FilterVerdict { name: "levels", passed: false, detail: FilterDetail::Levels { problem } });
         }
         let candidate = Candidate {
             time: now,
@@ -164,35 +180,45 @@ impl SymbolPipeline {
             components,
             filters: verdicts,
         };
-        let failed: Vec<String> =
-            candidate.filters.iter().filter(|v| !v.passed).map(|v| format!("{}: {}", v.name, v.detail)).collect();
-        Ok(Some(if failed.is_empty() {
+        Ok(Some(if candidate.filters.iter().all(|v| v.passed) {
             Evaluation::Signal(Signal::approved(candidate))
         } else {
-            Evaluation::Rejected(Rejected { candidate, reason: failed.join("; ") })
+            Evaluation::Rejected(Rejected { candidate })
         }))
+    }
+
+    /// The session trading just before `now` (a bar closing at the session
+    /// close belongs to it), from the cache when `now` falls inside it.
+    fn session_at(&mut self, now: DateTime<Utc>) -> Option<Session> {
+        let t = now - chrono::TimeDelta::seconds(1);
+        if let Some(s) = self.session.filter(|s| s.contains(t)) {
+            return Some(s);
+        }
+        self.session = self.instrument.venue.session_at(t);
+        self.session
     }
 
     /// Stop loss and take profit from ATR, on the tick grid: the stop rounded
     /// away from the entry (never tighter than computed), the target toward
     /// it (never more optimistic), each at least one tick from the entry.
+    /// The distances are whole ticks counted in `f64` (ATR is an estimate;
+    /// a 1e-9-tick tolerance keeps exact multiples exact), then exact decimals.
     fn levels(&self, direction: Direction, entry: Decimal, atr: f64) -> Result<(Decimal, Decimal), String> {
-        let to_decimal = |x: f64, what: &str| {
-            Decimal::try_from(x).map_err(|_| format!("{what} distance {x} is not a representable price"))
+        let tick = self.instrument.tick_f64();
+        let ticks = |distance: f64| -> Result<i64, String> {
+            let n = distance / tick;
+            if !(n.is_finite() && (0.0..1e15).contains(&n)) {
+                return Err(format!("a distance of {distance} is not a usable price distance"));
+            }
+            Ok(n as i64)
         };
-        let stop_distance = to_decimal(atr * self.config.stop_atr_multiple, "stop")?;
-        let target_distance = to_decimal(atr * self.config.take_profit_atr_multiple, "target")?;
+        // Stop: round the distance up (wider); target: round it down (nearer).
+        let stop_ticks = ticks((atr * self.config.stop_atr_multiple / tick - 1e-9).ceil() * tick)?.max(1);
+        let target_ticks = ticks((atr * self.config.take_profit_atr_multiple / tick + 1e-9).floor() * tick)?.max(1);
         let tick = self.instrument.tick_size;
-        let round = |p, mode| self.instrument.round_to_tick(p, mode);
         let (stop, target) = match direction {
-            Direction::Long => (
-                round(entry - stop_distance, TickRounding::Down).min(entry - tick),
-                round(entry + target_distance, TickRounding::Down).max(entry + tick),
-            ),
-            Direction::Short => (
-                round(entry + stop_distance, TickRounding::Up).max(entry + tick),
-                round(entry - target_distance, TickRounding::Up).min(entry - tick),
-            ),
+            Direction::Long => (entry - tick * Decimal::from(stop_ticks), entry + tick * Decimal::from(target_ticks)),
+            Direction::Short => (entry + tick * Decimal::from(stop_ticks), entry - tick * Decimal::from(target_ticks)),
         };
         if stop <= Decimal::ZERO || target <= Decimal::ZERO {
             return Err(format!("stop {stop} or target {target} is not a positive price"));

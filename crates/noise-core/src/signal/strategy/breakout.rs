@@ -3,7 +3,7 @@ use crate::signal::config::BreakoutParams;
 use crate::signal::features::Features;
 use crate::signal::regime::Regime;
 
-use super::{Opinion, Strategy, ratio};
+use super::{Opinion, Reason, Strategy, ratio};
 
 /// A close beyond the extreme of the previous `lookback` bars, confirmed by
 /// volume (ratio to its 20-bar average at least `volume_ratio_min`) and by
@@ -36,17 +36,13 @@ impl Strategy for Breakout {
         }
         let expansion = atr / atr_before;
         let strength = (ratio(beyond, atr) + ratio(volume_ratio - 1.0, 2.0) + ratio(expansion - 1.0, 0.5)) / 3.0;
-        let side = match direction {
-            Direction::Long => "above the high",
-            Direction::Short => "below the low",
-        };
         Some(Opinion::new(
             direction,
             strength,
             vec![
-                format!("close {close:.2} {side} {level:.2} of the last {} bars", p.lookback),
-                format!("volume {volume_ratio:.2}× its average"),
-                format!("ATR {atr:.3} is {expansion:.2}× its value {} bars ago", p.lookback),
+                Reason::ClearedExtreme { close, level, lookback: p.lookback },
+                Reason::VolumeRatio { ratio: volume_ratio },
+                Reason::AtrExpansion { atr, expansion, lookback: p.lookback },
             ],
         ))
     }

@@ -3,7 +3,7 @@ use crate::signal::config::MeanReversionParams;
 use crate::signal::features::Features;
 use crate::signal::regime::Regime;
 
-use super::{Opinion, Strategy, ratio};
+use super::{Opinion, Reason, Strategy, ratio};
 
 /// Fades stretches: a bar that touches the lower Bollinger band with RSI
 /// below `rsi_oversold` is a long (upper band and `rsi_overbought`: a short).
@@ -32,8 +32,8 @@ impl Strategy for MeanReversion {
                 Direction::Long,
                 strength,
                 vec![
-                    format!("low {:.2} touched the lower band {:.2}", c.low, bands.lower),
-                    format!("RSI {rsi:.1} below {:.0}", p.rsi_oversold),
+                    Reason::BandTouch { price: c.low, band: bands.lower, upper: false },
+                    Reason::RsiBeyond { rsi, threshold: p.rsi_oversold },
                 ],
             ));
         }
@@ -44,8 +44,8 @@ impl Strategy for MeanReversion {
                 Direction::Short,
                 strength,
                 vec![
-                    format!("high {:.2} touched the upper band {:.2}", c.high, bands.upper),
-                    format!("RSI {rsi:.1} above {:.0}", p.rsi_overbought),
+                    Reason::BandTouch { price: c.high, band: bands.upper, upper: true },
+                    Reason::RsiBeyond { rsi, threshold: p.rsi_overbought },
                 ],
             ));
         }

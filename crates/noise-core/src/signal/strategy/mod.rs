@@ -16,6 +16,8 @@ pub use mean_reversion::MeanReversion;
 pub use momentum::Momentum;
 pub use sma_cross::SmaCross;
 
+pub(crate) use super::reason::Reason;
+
 use super::Direction;
 use super::config::SignalConfig;
 use super::features::Features;
@@ -27,12 +29,12 @@ pub struct Opinion {
     pub direction: Direction,
     /// In [0, 1].
     pub strength: f64,
-    /// Why, in words a trader reads: the figures that decided it.
-    pub reasons: Vec<String>,
+    /// Why: the figures that decided it (text when displayed).
+    pub reasons: Vec<Reason>,
 }
 
 impl Opinion {
-    pub(crate) fn new(direction: Direction, strength: f64, reasons: Vec<String>) -> Self {
+    pub(crate) fn new(direction: Direction, strength: f64, reasons: Vec<Reason>) -> Self {
         let strength = if strength.is_finite() { strength.clamp(0.0, 1.0) } else { 0.0 };
         Self { direction, strength, reasons }
     }

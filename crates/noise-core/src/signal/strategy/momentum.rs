@@ -3,7 +3,7 @@ use crate::signal::config::MomentumParams;
 use crate::signal::features::Features;
 use crate::signal::regime::Regime;
 
-use super::{Opinion, Strategy, ratio};
+use super::{Opinion, Reason, Strategy, ratio};
 
 /// Trend-following: the MACD line above zero (fast EMA over slow), RSI on
 /// the strong side of 50 but not overbought, price above its 20 EMA, +DI
@@ -39,18 +39,14 @@ impl Strategy for Momentum {
         }
         let strength =
             (ratio(macd.macd.abs(), p.macd_atr * atr) + ratio((rsi - 50.0).abs(), 20.0) + ratio(adx, 40.0)) / 3.0;
-        let (side, di_side) = match direction {
-            Direction::Long => ("above", format!("+DI {:.1} > −DI {:.1}", di.plus, di.minus)),
-            Direction::Short => ("below", format!("−DI {:.1} > +DI {:.1}", di.minus, di.plus)),
-        };
         Some(Opinion::new(
             direction,
             strength,
             vec![
-                format!("MACD {:.4} ({:.2} ATR) {side} zero, signal {:.4}", macd.macd, macd.macd / atr, macd.signal),
-                format!("RSI {rsi:.1}"),
-                format!("close {close:.2} {side} EMA {ema:.2}"),
-                format!("{di_side}, ADX {adx:.1}"),
+                Reason::MacdVersusZero { macd: macd.macd, atr_multiple: macd.macd / atr, signal: macd.signal },
+                Reason::Rsi { rsi },
+                Reason::CloseVersusEma { close, ema },
+                Reason::Directional { plus: di.plus, minus: di.minus, adx },
             ],
         ))
     }

@@ -2,7 +2,7 @@ use crate::signal::Direction;
 use crate::signal::features::Features;
 use crate::signal::regime::Regime;
 
-use super::{Opinion, Strategy};
+use super::{Opinion, Reason, Strategy};
 
 /// The example to copy: the fast SMA crossing above the slow one is a long,
 /// crossing below a short, at full strength (a cross is an event, not a
@@ -25,8 +25,7 @@ impl Strategy for SmaCross {
         } else {
             return None;
         };
-        let verb = if direction == Direction::Long { "above" } else { "below" };
-        Some(Opinion::new(direction, 1.0, vec![format!("fast SMA {fast:.2} crossed {verb} slow SMA {slow:.2}")]))
+        Some(Opinion::new(direction, 1.0, vec![Reason::SmaCross { fast, slow }]))
     }
 }
 
