@@ -1,5 +1,5 @@
 //! NOISE's pure core: market data, indicators, calendars, instruments,
-//! signals and configuration (risk comes next). Functions of data only: no I/O, no async, and
+//! signals, risk and configuration. Functions of data only: no I/O, no async, and
 //! the clock is always passed in as `now`, never read.
 
 pub mod calendar;
@@ -8,4 +8,5 @@ pub mod indicators;
 pub mod instrument;
 pub mod market;
 pub mod num;
+pub mod risk;
 pub mod signal;

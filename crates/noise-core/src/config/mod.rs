@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::indicators::IndicatorParams;
 use crate::instrument::Instrument;
+use crate::risk::RiskConfig;
 use crate::signal::SignalConfig;
 
 /// The whole configuration. Each section has defaults for every key, so an
@@ -20,6 +21,7 @@ use crate::signal::SignalConfig;
 pub struct NoiseConfig {
     pub indicators: IndicatorParams,
     pub signals: SignalConfig,
+    pub risk: RiskConfig,
     /// The instruments NOISE knows. A `[[instruments]]` list in the file
     /// replaces the default list (DESIGN.md's nine) as a whole.
     pub instruments: Vec<Instrument>,
@@ -30,6 +32,7 @@ impl Default for NoiseConfig {
         Self {
             indicators: IndicatorParams::default(),
             signals: SignalConfig::default(),
+            risk: RiskConfig::default(),
             instruments: Instrument::defaults(),
         }
     }
@@ -94,6 +97,9 @@ impl NoiseConfig {
         }
         for (key, message) in self.signals.problems() {
             issues.push(ConfigIssue { key: format!("signals.{key}"), message });
+        }
+        for (key, message) in self.risk.problems(self.instruments.iter().map(|i| i.correlation_group.as_str())) {
+            issues.push(ConfigIssue { key: format!("risk.{key}"), message });
         }
         if self.instruments.is_empty() {
             issues.push(ConfigIssue { key: "instruments".into(), message: "the list is empty".into() });
@@ -218,6 +224,35 @@ mod tests {
         assert!(find("signals.mtf.timeframes[0]").is_some(), "{errors:#?}");
         assert!(find("instruments[0].tick_size").is_some(), "{errors:#?}");
         assert!(find("instruments[0].broker").is_some(), "{errors:#?}");
+    }
+
+    #[test]
+    fn risk_section_refuses_bad_percentages_caps_and_groups() {
+        let text = r#"
+            [risk]
+            daily_loss_pct = 0
+            weekly_loss_pct = 150
+            [risk.sizing]
+            risk_per_trade_pct = -1
+            [risk.exposure]
+            max_symbol_pct = -5
+            [risk.exposure.group_caps_pct]
+            equity_index = 150
+            energy = 50
+            metals = 50
+            metalz = 20
+        "#;
+        let errors = NoiseConfig::from_toml_str(text).unwrap_err().0;
+        let keys: Vec<&str> = errors.iter().map(|i| i.key.as_str()).collect();
+        for key in [
+            "risk.daily_loss_pct",
+            "risk.weekly_loss_pct",
+            "risk.sizing.risk_per_trade_pct",
+            "risk.exposure.max_symbol_pct",
+            "risk.exposure.group_caps_pct.metalz",
+        ] {
+            assert!(keys.contains(&key), "{key} not in {errors:#?}");
+        }
     }
 
     #[test]

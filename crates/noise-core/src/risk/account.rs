@@ -1,0 +1,56 @@
+//! What the risk manager is told about the account and its positions.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::instrument::{AssetClass, Instrument};
+
+/// The account's figures, aggregated across brokers by the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountSnapshot {
+    /// Net liquidation value.
+    pub equity: Decimal,
+    pub cash: Decimal,
+    /// What equities may still be bought for (the broker's figure).
+    pub buying_power: Decimal,
+    /// Margin still available for new futures positions.
+    pub available_margin: Decimal,
+    /// A margin (not cash) equity account: the PDT rule applies to these.
+    pub margin_account: bool,
+    /// The broker's own day-trade count for the rolling five days, if it
+    /// still reports one (Alpaca's `daytrade_count`); preferred over ours.
+    pub broker_day_trades: Option<u32>,
+}
+
+/// One open position, with the instrument facts exposure needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PositionSnapshot {
+    pub symbol: String,
+    /// Signed: positive long, negative short.
+    pub quantity: Decimal,
+    pub average_price: Decimal,
+    pub market_price: Decimal,
+    pub point_value: Decimal,
+    pub correlation_group: String,
+    pub asset_class: AssetClass,
+}
+
+impl PositionSnapshot {
+    /// A position in `instrument`.
+    pub fn new(instrument: &Instrument, quantity: Decimal, average_price: Decimal, market_price: Decimal) -> Self {
+        Self {
+            symbol: instrument.symbol.clone(),
+            quantity,
+            average_price,
+            market_price,
+            point_value: instrument.point_value,
+            correlation_group: instrument.correlation_group.clone(),
+            asset_class: instrument.asset_class,
+        }
+    }
+
+    /// |quantity| × price × point value.
+    pub fn notional(&self) -> Decimal {
+        self.quantity.abs() * self.market_price * self.point_value
+    }
+}

@@ -1,0 +1,210 @@
+//! The `[risk]` section of `noise.toml`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Every limit the risk manager enforces. Percentages are of account equity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RiskConfig {
+    /// Circuit breaker: loss since the start of the day, % of day-start equity.
+    pub daily_loss_pct: f64,
+    /// Circuit breaker: loss since the start of the week, % of week-start equity.
+    pub weekly_loss_pct: f64,
+    /// Circuit breaker: drawdown from the equity high-water mark, %.
+    pub max_drawdown_pct: f64,
+    /// Losing trades in a row that start a cooldown.
+    pub max_consecutive_losses: u32,
+    /// Minutes new entries wait after that many losses.
+    pub cooldown_minutes: u32,
+    pub sizing: SizingConfig,
+    pub exposure: ExposureConfig,
+    pub pdt: PdtConfig,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        Self {
+            daily_loss_pct: 2.0,
+            weekly_loss_pct: 5.0,
+            max_drawdown_pct: 10.0,
+            max_consecutive_losses: 3,
+            cooldown_minutes: 30,
+            sizing: SizingConfig::default(),
+            exposure: ExposureConfig::default(),
+            pdt: PdtConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SizingConfig {
+    /// Fixed-fractional risk per trade: the money lost at the stop, % of equity.
+    pub risk_per_trade_pct: f64,
+    /// Use fractional Kelly once `kelly_min_trades` closed trades exist.
+    pub kelly_enabled: bool,
+    /// The fraction of full Kelly to bet (¼ by default).
+    pub kelly_fraction: f64,
+    /// Kelly never risks more than this % of equity per trade.
+    pub kelly_cap_pct: f64,
+    pub kelly_min_trades: usize,
+    /// Closed trades the rolling win rate and win/loss ratio look back over.
+    pub kelly_lookback: usize,
+    /// Scale size down as volatility rises: full size up to the median ATR
+    /// percentile, falling linearly to `high_volatility_scale` at the 100th.
+    pub volatility_adjustment: bool,
+    pub high_volatility_scale: f64,
+}
+
+impl Default for SizingConfig {
+    fn default() -> Self {
+        Self {
+            risk_per_trade_pct: 1.0,
+            kelly_enabled: true,
+            kelly_fraction: 0.25,
+            kelly_cap_pct: 2.0,
+            kelly_min_trades: 30,
+            kelly_lookback: 100,
+            volatility_adjustment: true,
+            high_volatility_scale: 0.5,
+        }
+    }
+}
+
+/// Exposure caps, as notional (price × point value × quantity) in % of
+/// equity. They may exceed 100 %: futures are leveraged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExposureConfig {
+    pub max_symbol_pct: f64,
+    /// Caps per correlation group; a group without a cap here is refused
+    /// when an instrument names it (see `validate`).
+    pub group_caps_pct: BTreeMap<String, f64>,
+    pub max_gross_pct: f64,
+    pub max_open_positions: usize,
+}
+
+impl Default for ExposureConfig {
+    fn default() -> Self {
+        Self {
+            max_symbol_pct: 50.0,
+            group_caps_pct: [("equity_index", 150.0), ("energy", 50.0), ("metals", 50.0)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            max_gross_pct: 200.0,
+            max_open_positions: 5,
+        }
+    }
+}
+
+/// Pattern day trader rule. Day trades are always counted and reported;
+/// blocking by FINRA's old rule (replaced in 2026) is opt-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PdtConfig {
+    pub enforce: bool,
+    /// Below this equity a margin account is limited.
+    pub min_equity: f64,
+    /// Day trades allowed in five business days; the opening order whose
+    /// same-day close would exceed it is blocked.
+    pub max_day_trades: u32,
+}
+
+impl Default for PdtConfig {
+    fn default() -> Self {
+        Self { enforce: false, min_equity: 25_000.0, max_day_trades: 3 }
+    }
+}
+
+fn in_percent_range(v: f64) -> bool {
+    v.is_finite() && v > 0.0 && v <= 100.0
+}
+
+impl RiskConfig {
+    /// Every problem as (dotted key under `risk`, message). `groups` are the
+    /// correlation groups the configured instruments name.
+    pub fn problems<'a>(&self, groups: impl IntoIterator<Item = &'a str>) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut bad = |key: String, message: String| out.push((key, message));
+        let s = &self.sizing;
+        for (key, value) in [
+            ("daily_loss_pct", self.daily_loss_pct),
+            ("weekly_loss_pct", self.weekly_loss_pct),
+            ("max_drawdown_pct", self.max_drawdown_pct),
+            ("sizing.risk_per_trade_pct", s.risk_per_trade_pct),
+            ("sizing.kelly_cap_pct", s.kelly_cap_pct),
+        ] {
+            if !in_percent_range(value) {
+                bad(key.into(), format!("must be a percentage in (0, 100], got {value}"));
+            }
+        }
+        if self.max_consecutive_losses == 0 {
+            bad("max_consecutive_losses".into(), "must be at least 1".into());
+        }
+        if !(s.kelly_fraction.is_finite() && s.kelly_fraction > 0.0 && s.kelly_fraction <= 1.0) {
+            bad("sizing.kelly_fraction".into(), format!("must be in (0, 1], got {}", s.kelly_fraction));
+        }
+        if s.kelly_min_trades == 0 {
+            bad("sizing.kelly_min_trades".into(), "must be at least 1".into());
+        }
+        if s.kelly_lookback < s.kelly_min_trades {
+            bad(
+                "sizing.kelly_lookback".into(),
+                format!("{} is below kelly_min_trades {}", s.kelly_lookback, s.kelly_min_trades),
+            );
+        }
+        if !(s.high_volatility_scale.is_finite() && s.high_volatility_scale > 0.0 && s.high_volatility_scale <= 1.0) {
+            bad("sizing.high_volatility_scale".into(), format!("must be in (0, 1], got {}", s.high_volatility_scale));
+        }
+        let e = &self.exposure;
+        let cap_ok = |v: f64| v.is_finite() && v > 0.0 && v <= 10_000.0;
+        if !cap_ok(e.max_symbol_pct) {
+            bad(
+                "exposure.max_symbol_pct".into(),
+                format!("must be a positive percentage of equity, got {}", e.max_symbol_pct),
+            );
+        }
+        if !cap_ok(e.max_gross_pct) {
+            bad(
+                "exposure.max_gross_pct".into(),
+                format!("must be a positive percentage of equity, got {}", e.max_gross_pct),
+            );
+        }
+        for (group, cap) in &e.group_caps_pct {
+            if !cap_ok(*cap) {
+                bad(
+                    format!("exposure.group_caps_pct.{group}"),
+                    format!("must be a positive percentage of equity, got {cap}"),
+                );
+            }
+        }
+        if e.max_open_positions == 0 {
+            bad("exposure.max_open_positions".into(), "must be at least 1".into());
+        }
+        let named: std::collections::BTreeSet<&str> = groups.into_iter().collect();
+        for group in e.group_caps_pct.keys() {
+            if !named.contains(group.as_str()) {
+                let known = named.iter().copied().collect::<Vec<_>>().join(", ");
+                bad(
+                    format!("exposure.group_caps_pct.{group}"),
+                    format!("unknown correlation group (instruments name: {known})"),
+                );
+            }
+        }
+        for group in &named {
+            if !e.group_caps_pct.contains_key(*group) {
+                bad(
+                    "exposure.group_caps_pct".into(),
+                    format!("no cap for correlation group `{group}`, which an instrument names"),
+                );
+            }
+        }
+        if !(self.pdt.min_equity.is_finite() && self.pdt.min_equity >= 0.0) {
+            bad("pdt.min_equity".into(), format!("must be a non-negative amount, got {}", self.pdt.min_equity));
+        }
+        out
+    }
+}

@@ -1,0 +1,242 @@
+//! What the risk manager decides, and the approval only it can issue.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::signal::Direction;
+
+use super::state::BreakerKind;
+
+/// Whether an order opens/adds exposure or shrinks an existing position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Entry,
+    Exit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+/// An exposure cap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "cap", content = "group", rename_all = "snake_case")]
+pub enum Cap {
+    Symbol,
+    Group(String),
+    Gross,
+}
+
+/// Why an order is refused. Typed, so callers can act on it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum DenialReason {
+    TradingHalted,
+    /// Breakers tripped: only orders that shrink positions pass.
+    ReducingOnly,
+    CircuitBreaker {
+        kind: BreakerKind,
+        measured_pct: f64,
+        limit_pct: f64,
+    },
+    Cooldown {
+        until: DateTime<Utc>,
+        losses_in_a_row: u32,
+    },
+    InvalidSignal {
+        problem: String,
+    },
+    MissingInstrumentFacts {
+        field: &'static str,
+    },
+    NonPositiveEquity {
+        equity: Decimal,
+    },
+    /// Kelly from the recent trades says the edge is not positive.
+    NegativeEdge {
+        kelly: f64,
+    },
+    SizeRoundsToZero {
+        risk_budget: Decimal,
+        risk_per_unit: Decimal,
+    },
+    MaxOpenPositions {
+        open: usize,
+        limit: usize,
+    },
+    CapFull {
+        cap: Cap,
+        room: Decimal,
+    },
+    PatternDayTrader {
+        day_trades: usize,
+        limit: u32,
+    },
+    NoBuyingPower {
+        needed_per_unit: Decimal,
+        available: Decimal,
+    },
+}
+
+impl fmt::Display for DenialReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TradingHalted => write!(f, "trading is halted: only cancels pass"),
+            Self::ReducingOnly => write!(f, "a circuit breaker tripped: only orders that shrink positions pass"),
+            Self::CircuitBreaker { kind, measured_pct, limit_pct } => {
+                write!(f, "{kind:?} breaker: loss {measured_pct:.2}% reached the {limit_pct}% limit")
+            }
+            Self::Cooldown { until, losses_in_a_row } => {
+                write!(f, "cooldown after {losses_in_a_row} losing trades in a row, until {until}")
+            }
+            Self::InvalidSignal { problem } => write!(f, "invalid signal: {problem}"),
+            Self::MissingInstrumentFacts { field } => write!(f, "the instrument has no {field}"),
+            Self::NonPositiveEquity { equity } => write!(f, "account equity {equity} is not positive"),
+            Self::NegativeEdge { kelly } => write!(f, "Kelly {kelly:.3} from recent trades: no positive edge"),
+            Self::SizeRoundsToZero { risk_budget, risk_per_unit } => {
+                write!(f, "risk budget {risk_budget} buys less than one unit at {risk_per_unit} risk per unit")
+            }
+            Self::MaxOpenPositions { open, limit } => write!(f, "{open} positions open, the limit is {limit}"),
+            Self::CapFull { cap, room } => write!(f, "{cap:?} exposure cap has room {room}, less than one unit"),
+            Self::PatternDayTrader { day_trades, limit } => {
+                write!(f, "{day_trades} day trades in five business days: another would exceed {limit} (PDT)")
+            }
+            Self::NoBuyingPower { needed_per_unit, available } => {
+                write!(f, "one unit needs {needed_per_unit}, only {available} available")
+            }
+        }
+    }
+}
+
+/// Why an order was made smaller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum ReduceReason {
+    Cap(Cap),
+    BuyingPower,
+    Margin,
+}
+
+/// A figure a check measured or compared against.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "unit", content = "value", rename_all = "snake_case")]
+pub enum Figure {
+    Percent(f64),
+    Money(Decimal),
+    Quantity(Decimal),
+    Count(usize),
+    Until(DateTime<Utc>),
+    State(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Passed,
+    Reduced,
+    Blocked,
+    /// The check does not apply to this order (an exit skips sizing).
+    NotApplicable,
+}
+
+/// One check's result, as the decision records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    pub name: &'static str,
+    pub status: CheckStatus,
+    pub measured: Option<Figure>,
+    pub limit: Option<Figure>,
+}
+
+impl CheckResult {
+    pub fn passed(&self) -> bool {
+        !matches!(self.status, CheckStatus::Blocked)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    Allow,
+    Reduce { reasons: Vec<ReduceReason> },
+    Block { reason: DenialReason },
+}
+
+/// The permission to send one order. Only [`super::evaluate`] makes one,
+/// and only for an ALLOW or REDUCE decision: the broker layer accepts
+/// nothing else, so no order can skip the risk checks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approval {
+    pub(super) symbol: String,
+    pub(super) side: Side,
+    pub(super) intent: Intent,
+    pub(super) quantity: Decimal,
+    pub(super) entry: Decimal,
+    pub(super) stop_loss: Option<Decimal>,
+    pub(super) take_profit: Option<Decimal>,
+    pub(super) approved_at: DateTime<Utc>,
+}
+
+impl Approval {
+    pub fn symbol(&self) -> &str {
+        &self.symbol
+    }
+    pub fn side(&self) -> Side {
+        self.side
+    }
+    pub fn intent(&self) -> Intent {
+        self.intent
+    }
+    /// Whole shares or contracts, always positive.
+    pub fn quantity(&self) -> Decimal {
+        self.quantity
+    }
+    pub fn entry(&self) -> Decimal {
+        self.entry
+    }
+    pub fn stop_loss(&self) -> Option<Decimal> {
+        self.stop_loss
+    }
+    pub fn take_profit(&self) -> Option<Decimal> {
+        self.take_profit
+    }
+    pub fn approved_at(&self) -> DateTime<Utc> {
+        self.approved_at
+    }
+}
+
+/// The risk manager's answer for one signal, with every check that ran.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RiskDecision {
+    pub symbol: String,
+    pub direction: Direction,
+    pub intent: Intent,
+    pub decided_at: DateTime<Utc>,
+    pub verdict: Verdict,
+    /// The size before caps (the sizing check's result, or the position for an exit).
+    pub requested: Option<Decimal>,
+    pub checks: Vec<CheckResult>,
+    pub(super) approval: Option<Approval>,
+}
+
+impl RiskDecision {
+    /// The approval to place the order: `Some` exactly for ALLOW and REDUCE.
+    pub fn approval(&self) -> Option<&Approval> {
+        self.approval.as_ref()
+    }
+
+    pub fn into_approval(self) -> Option<Approval> {
+        self.approval
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        matches!(self.verdict, Verdict::Block { .. })
+    }
+}

@@ -1,0 +1,129 @@
+//! The risk manager: every order passes a chain of independent checks.
+//!
+//! [`evaluate`] is a pure function of the signal, the account, the open
+//! positions, the [`RiskState`], the instrument, `now` and the config. It
+//! returns a [`RiskDecision`]: ALLOW with a size, REDUCE with a smaller size
+//! and why, or BLOCK and why, with every check that ran (name, status,
+//! measured figure, limit). Only an ALLOW or REDUCE carries an
+//! [`Approval`], the one thing the broker layer accepts.
+//!
+//! A signal opposite to a held position is an exit: it closes that position
+//! (no reversal in one order) and passes everything but a halt.
+
+mod account;
+mod checks;
+mod config;
+mod decision;
+mod state;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::instrument::Instrument;
+use crate::signal::{Candidate, Direction, Signal};
+
+pub use account::{AccountSnapshot, PositionSnapshot};
+pub use checks::{CHAIN, Outcome, RiskCheck, RiskContext};
+pub use config::{ExposureConfig, PdtConfig, RiskConfig, SizingConfig};
+pub use decision::{
+    Approval, Cap, CheckResult, CheckStatus, DenialReason, Figure, Intent, ReduceReason, RiskDecision, Side, Verdict,
+};
+pub use state::{BreakerKind, ClosedTrade, RiskEvent, RiskState, TradingState, Trip};
+
+/// Evaluates an approved signal. See the module documentation.
+pub fn evaluate(
+    signal: &Signal,
+    account: &AccountSnapshot,
+    positions: &[PositionSnapshot],
+    state: &RiskState,
+    instrument: &Instrument,
+    now: DateTime<Utc>,
+    config: &RiskConfig,
+) -> RiskDecision {
+    evaluate_candidate(signal, account, positions, state, instrument, now, config)
+}
+
+/// The chain itself, on any candidate (tests feed it malformed ones).
+pub(crate) fn evaluate_candidate(
+    signal: &Candidate,
+    account: &AccountSnapshot,
+    positions: &[PositionSnapshot],
+    state: &RiskState,
+    instrument: &Instrument,
+    now: DateTime<Utc>,
+    config: &RiskConfig,
+) -> RiskDecision {
+    let existing = positions.iter().find(|p| p.symbol.eq_ignore_ascii_case(&signal.symbol) && !p.quantity.is_zero());
+    let held = existing.map(|p| if p.quantity > Decimal::ZERO { Direction::Long } else { Direction::Short });
+    let intent = if held == Some(signal.direction.opposite()) { Intent::Exit } else { Intent::Entry };
+    let ctx = RiskContext { signal, account, positions, state, instrument, now, config, intent, existing };
+
+    let mut checks = Vec::with_capacity(CHAIN.len());
+    let (mut quantity, mut requested) = (None, None);
+    let mut reductions = Vec::new();
+    let mut denial = None;
+    for check in CHAIN {
+        let outcome = check.check(&ctx, quantity);
+        checks.push(CheckResult {
+            name: check.name(),
+            status: outcome.status,
+            measured: outcome.measured,
+            limit: outcome.limit,
+        });
+        if let Some(reason) = outcome.block {
+            denial = Some(reason);
+            break;
+        }
+        if let Some(q) = outcome.quantity {
+            requested.get_or_insert(q);
+            quantity = Some(q);
+        }
+        reductions.extend(outcome.reduce);
+    }
+
+    // A long signal buys (opening a long, or closing a short); a short one sells.
+    let side = match signal.direction {
+        Direction::Long => decision::Side::Buy,
+        Direction::Short => decision::Side::Sell,
+    };
+    let approved = quantity.filter(|q| *q >= Decimal::ONE);
+    let (verdict, approval) = match (denial, approved) {
+        (Some(reason), _) => (Verdict::Block { reason }, None),
+        (None, None) => {
+            // Only an exit with nothing to close gets here.
+            let reason = DenialReason::InvalidSignal { problem: "no position to close".into() };
+            (Verdict::Block { reason }, None)
+        }
+        (None, Some(q)) => {
+            let (stop, target) = match intent {
+                Intent::Entry => (Some(signal.stop_loss), Some(signal.take_profit)),
+                Intent::Exit => (None, None),
+            };
+            let approval = Approval {
+                symbol: signal.symbol.clone(),
+                side,
+                intent,
+                quantity: q,
+                entry: signal.entry,
+                stop_loss: stop,
+                take_profit: target,
+                approved_at: now,
+            };
+            let verdict = if reductions.is_empty() { Verdict::Allow } else { Verdict::Reduce { reasons: reductions } };
+            (verdict, Some(approval))
+        }
+    };
+    RiskDecision {
+        symbol: signal.symbol.clone(),
+        direction: signal.direction,
+        intent,
+        decided_at: now,
+        verdict,
+        requested,
+        checks,
+        approval,
+    }
+}
+
+#[cfg(test)]
+mod tests;
