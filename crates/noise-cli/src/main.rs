@@ -46,6 +46,12 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Apply the database migrations this binary carries, and report the schema version.
+    Migrate {
+        /// The SQLite database; `$NOISE_DB`, else `./var/noise.db`.
+        #[arg(long, env = "NOISE_DB", default_value = "var/noise.db")]
+        db: PathBuf,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -76,6 +82,7 @@ fn main() -> ExitCode {
                 config: config.as_deref(),
             })
         }
+        Command::Migrate { db } => commands::migrate::run(&db),
         Command::Config { command: ConfigCommand::Check { config } } => commands::config::check(config.as_deref()),
     };
     match result {

@@ -170,3 +170,14 @@ fn signals_refuse_unknown_symbols_and_bad_files() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("bad.csv:2:"), "{}", stderr(&out));
 }
+
+#[test]
+fn migrate_applies_once_then_reports_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("var/noise.db");
+    let first = noise(&["migrate", "--db", db.to_str().unwrap()]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migration 1 (initial)"));
+    let second = noise(&["migrate", "--db", db.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&second.stdout).contains("up to date at schema version 1"));
+}

@@ -8,5 +8,6 @@ pub mod indicators;
 pub mod instrument;
 pub mod market;
 pub mod num;
+pub mod order;
 pub mod risk;
 pub mod signal;

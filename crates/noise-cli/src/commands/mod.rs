@@ -1,3 +1,4 @@
 pub mod config;
 pub mod indicators;
+pub mod migrate;
 pub mod signals;

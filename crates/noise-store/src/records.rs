@@ -1,0 +1,146 @@
+//! Closed round trips, equity snapshots and daily metrics.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use crate::StoreError;
+use crate::codec::{decimal, parse_time, time};
+
+/// The most rows any list returns at once.
+pub const MAX_PAGE: u32 = 1000;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClosedTradeRow {
+    pub symbol: String,
+    /// "LONG" or "SHORT".
+    pub side: String,
+    pub quantity: Decimal,
+    pub entry_price: Decimal,
+    pub exit_price: Decimal,
+    pub entry_time: DateTime<Utc>,
+    pub exit_time: DateTime<Utc>,
+    pub realized_pnl: Decimal,
+    pub fees: Decimal,
+}
+
+pub async fn insert_closed_trade(conn: &mut SqliteConnection, t: &ClosedTradeRow) -> Result<i64, StoreError> {
+    let duration = (t.exit_time - t.entry_time).num_seconds();
+    let id = sqlx::query_scalar(
+        "INSERT INTO trade_history (symbol, side, quantity, entry_price, exit_price, entry_time, exit_time,
+                                    realized_pnl, fees, duration_seconds)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&t.symbol)
+    .bind(&t.side)
+    .bind(t.quantity.to_string())
+    .bind(t.entry_price.to_string())
+    .bind(t.exit_price.to_string())
+    .bind(time(t.entry_time))
+    .bind(time(t.exit_time))
+    .bind(t.realized_pnl.to_string())
+    .bind(t.fees.to_string())
+    .bind(duration)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn closed_trades(conn: &mut SqliteConnection, limit: u32) -> Result<Vec<ClosedTradeRow>, StoreError> {
+    type Raw = (String, String, String, String, String, String, String, String, String);
+    let rows: Vec<Raw> = sqlx::query_as(
+        "SELECT symbol, side, quantity, entry_price, exit_price, entry_time, exit_time, realized_pnl, fees
+         FROM trade_history ORDER BY id DESC LIMIT ?",
+    )
+    .bind(i64::from(limit.min(MAX_PAGE)))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(symbol, side, q, ep, xp, et, xt, pnl, fees)| {
+            let what = |f: &str| format!("trade_history.{f} of {symbol}");
+            Ok(ClosedTradeRow {
+                quantity: decimal(&what("quantity"), &q)?,
+                entry_price: decimal(&what("entry_price"), &ep)?,
+                exit_price: decimal(&what("exit_price"), &xp)?,
+                entry_time: parse_time(&what("entry_time"), &et)?,
+                exit_time: parse_time(&what("exit_time"), &xt)?,
+                realized_pnl: decimal(&what("realized_pnl"), &pnl)?,
+                fees: decimal(&what("fees"), &fees)?,
+                symbol,
+                side,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EquitySnapshot {
+    pub time: DateTime<Utc>,
+    pub equity: Decimal,
+    pub cash: Decimal,
+    pub unrealized_pnl: Decimal,
+}
+
+/// Records a snapshot (a second one at the same instant replaces it).
+pub async fn insert_equity(conn: &mut SqliteConnection, s: &EquitySnapshot) -> Result<(), StoreError> {
+    sqlx::query("INSERT OR REPLACE INTO equity_curve (time, equity, cash, unrealized_pnl) VALUES (?, ?, ?, ?)")
+        .bind(time(s.time))
+        .bind(s.equity.to_string())
+        .bind(s.cash.to_string())
+        .bind(s.unrealized_pnl.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn equity_curve(conn: &mut SqliteConnection, limit: u32) -> Result<Vec<EquitySnapshot>, StoreError> {
+    let rows: Vec<(String, String, String, String)> =
+        sqlx::query_as("SELECT time, equity, cash, unrealized_pnl FROM equity_curve ORDER BY time DESC LIMIT ?")
+            .bind(i64::from(limit.min(MAX_PAGE)))
+            .fetch_all(conn)
+            .await?;
+    rows.into_iter()
+        .rev()
+        .map(|(t, e, c, u)| {
+            Ok(EquitySnapshot {
+                time: parse_time("equity_curve.time", &t)?,
+                equity: decimal("equity_curve.equity", &e)?,
+                cash: decimal("equity_curve.cash", &c)?,
+                unrealized_pnl: decimal("equity_curve.unrealized_pnl", &u)?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyMetrics {
+    pub date: NaiveDate,
+    pub starting_equity: Decimal,
+    pub ending_equity: Decimal,
+    pub realized_pnl: Decimal,
+    pub trades: i64,
+    pub wins: i64,
+    pub losses: i64,
+    pub fees: Decimal,
+}
+
+pub async fn upsert_daily(conn: &mut SqliteConnection, m: &DailyMetrics) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO daily_metrics (date, starting_equity, ending_equity, realized_pnl, trades, wins, losses, fees)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (date) DO UPDATE SET ending_equity = excluded.ending_equity, realized_pnl = excluded.realized_pnl,
+             trades = excluded.trades, wins = excluded.wins, losses = excluded.losses, fees = excluded.fees",
+    )
+    .bind(m.date.to_string())
+    .bind(m.starting_equity.to_string())
+    .bind(m.ending_equity.to_string())
+    .bind(m.realized_pnl.to_string())
+    .bind(m.trades)
+    .bind(m.wins)
+    .bind(m.losses)
+    .bind(m.fees.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! The store against real SQLite files.
+
+use chrono::{TimeZone, Utc};
+use noise_core::order::OrderStatus;
+use noise_core::risk::RiskState;
+use noise_store::records::{ClosedTradeRow, EquitySnapshot};
+use noise_store::trades::NewOrder;
+use noise_store::{MIGRATIONS, Store, StoreError, audit, positions, records, risk_state, trades};
+use rust_decimal::Decimal;
+
+fn at(minute: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 10, 14, minute, 0).unwrap()
+}
+
+fn order(id: &str) -> NewOrder {
+    NewOrder {
+        client_order_id: id.into(),
+        broker: "sim".into(),
+        symbol: "SPY".into(),
+        side: "BUY".into(),
+        intent: "entry".into(),
+        quantity: "83".parse().unwrap(),
+        order_type: "market".into(),
+        limit_price: None,
+        stop_loss: Some("598.17".parse().unwrap()),
+        take_profit: Some("603.05".parse().unwrap()),
+        signal_id: None,
+        risk_decision: Some("{\"verdict\":\"REDUCE\"}".into()),
+        created_at: at(1),
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_applied_once_recorded_and_wal_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("var/noise.db");
+    let store = Store::open(&path).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), MIGRATIONS.last().unwrap().version);
+    assert!(store.migrate().await.unwrap().is_empty(), "a second run applies nothing");
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(mode, "wal");
+    let recorded: Vec<(i64, String)> =
+        sqlx::query_as("SELECT version, name FROM migrations").fetch_all(store.pool()).await.unwrap();
+    assert_eq!(recorded, vec![(1, "initial".to_string())]);
+}
+
+#[tokio::test]
+async fn a_database_newer_than_the_binary_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("noise.db");
+    let store = Store::open(&path).await.unwrap();
+    sqlx::query("INSERT INTO migrations (version, name, checksum, applied_at) VALUES (99, 'future', 'x', 'now')")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    let err = Store::open(&path).await.unwrap_err();
+    assert!(matches!(err, StoreError::NewerThanBinary { database: 99, .. }), "{err}");
+    assert!(err.to_string().contains("newer than this binary"), "{err}");
+}
+
+#[tokio::test]
+async fn the_audit_log_refuses_update_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    let id = audit::append(&mut conn, at(1), "config_loaded", "engine", &serde_json::json!({"mode": "paper"}))
+        .await
+        .unwrap();
+    let update = sqlx::query("UPDATE audit_log SET actor = 'mallory' WHERE id = ?").bind(id).execute(&mut *conn).await;
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM audit_log").execute(&mut *conn).await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    let entries = audit::recent(&mut conn, Some("config_loaded"), 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].actor, "engine");
+    assert_eq!(entries[0].details["mode"], "paper");
+}
+
+#[tokio::test]
+async fn an_intent_and_its_audit_event_commit_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+
+    // Rolled back: neither the order nor the event remains.
+    {
+        let mut tx = store.begin().await.unwrap();
+        trades::insert_intent(&mut tx, &order("c-1")).await.unwrap();
+        audit::append(&mut tx, at(1), "order_intent", "engine", &serde_json::json!({"coid": "c-1"})).await.unwrap();
+        drop(tx);
+    }
+    let mut conn = store.pool().acquire().await.unwrap();
+    assert!(trades::by_client_order_id(&mut conn, "c-1").await.unwrap().is_none());
+    assert!(audit::recent(&mut conn, None, 10).await.unwrap().is_empty());
+    drop(conn);
+
+    // Committed: both.
+    let mut tx = store.begin().await.unwrap();
+    trades::insert_intent(&mut tx, &order("c-1")).await.unwrap();
+    audit::append(&mut tx, at(1), "order_intent", "engine", &serde_json::json!({"coid": "c-1"})).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    let row = trades::by_client_order_id(&mut conn, "c-1").await.unwrap().unwrap();
+    assert_eq!(row.status, OrderStatus::Intent);
+    assert_eq!(row.quantity, Decimal::from(83));
+    assert_eq!(row.stop_loss, Some("598.17".parse().unwrap()));
+    assert_eq!(audit::recent(&mut conn, None, 10).await.unwrap().len(), 1);
+
+    // The same client order id can never be written twice.
+    assert!(trades::insert_intent(&mut conn, &order("c-1")).await.is_err());
+}
+
+#[tokio::test]
+async fn orders_follow_the_broker_and_leave_the_open_list_when_final() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    trades::insert_intent(&mut conn, &order("a")).await.unwrap();
+    trades::insert_intent(&mut conn, &order("b")).await.unwrap();
+    let price = Some("600.013".parse().unwrap());
+    trades::update_status(
+        &mut conn,
+        "a",
+        OrderStatus::PartiallyFilled,
+        Some("B-1"),
+        "40".parse().unwrap(),
+        price,
+        "0.2".parse().unwrap(),
+        None,
+        at(2),
+    )
+    .await
+    .unwrap();
+    trades::update_status(
+        &mut conn,
+        "b",
+        OrderStatus::Rejected,
+        None,
+        Decimal::ZERO,
+        None,
+        Decimal::ZERO,
+        Some("insufficient funds"),
+        at(2),
+    )
+    .await
+    .unwrap();
+    let open = trades::open_orders(&mut conn).await.unwrap();
+    assert_eq!(open.iter().map(|o| o.client_order_id.as_str()).collect::<Vec<_>>(), vec!["a"]);
+    assert_eq!(open[0].broker_order_id.as_deref(), Some("B-1"));
+    assert_eq!(open[0].average_fill_price, price, "decimals are exact");
+    let b = trades::by_client_order_id(&mut conn, "b").await.unwrap().unwrap();
+    assert_eq!((b.status, b.error.as_deref()), (OrderStatus::Rejected, Some("insufficient funds")));
+}
+
+#[tokio::test]
+async fn positions_risk_state_history_and_equity_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+
+    let mut p = positions::PositionRow {
+        symbol: "MNQ".into(),
+        broker: "sim".into(),
+        quantity: "-2".parse().unwrap(),
+        average_price: "21000.25".parse().unwrap(),
+        opened_at: at(1),
+        updated_at: at(1),
+    };
+    positions::upsert(&mut conn, &p).await.unwrap();
+    assert_eq!(positions::all(&mut conn).await.unwrap(), vec![p.clone()]);
+    p.quantity = Decimal::ZERO;
+    positions::upsert(&mut conn, &p).await.unwrap();
+    assert!(positions::all(&mut conn).await.unwrap().is_empty(), "a flat position is removed");
+
+    let mut state = RiskState::new("100000".parse().unwrap());
+    state.losses_in_a_row = 2;
+    risk_state::save(&mut conn, &state, at(3)).await.unwrap();
+    risk_state::save(&mut conn, &state, at(4)).await.unwrap();
+    assert_eq!(risk_state::load(&mut conn).await.unwrap(), Some(state));
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM risk_state").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(rows, 1, "one row, ever");
+
+    let closed = ClosedTradeRow {
+        symbol: "SPY".into(),
+        side: "LONG".into(),
+        quantity: "83".parse().unwrap(),
+        entry_price: "600.01".parse().unwrap(),
+        exit_price: "603.05".parse().unwrap(),
+        entry_time: at(1),
+        exit_time: at(30),
+        realized_pnl: "251.62".parse().unwrap(),
+        fees: "0.70".parse().unwrap(),
+    };
+    records::insert_closed_trade(&mut conn, &closed).await.unwrap();
+    assert_eq!(records::closed_trades(&mut conn, 10).await.unwrap(), vec![closed]);
+
+    for (minute, equity) in [(0, "100000"), (59, "100251.62")] {
+        let snap = EquitySnapshot {
+            time: at(minute),
+            equity: equity.parse().unwrap(),
+            cash: equity.parse().unwrap(),
+            unrealized_pnl: Decimal::ZERO,
+        };
+        records::insert_equity(&mut conn, &snap).await.unwrap();
+    }
+    let curve = records::equity_curve(&mut conn, 10).await.unwrap();
+    assert_eq!(curve.iter().map(|s| s.equity.to_string()).collect::<Vec<_>>(), vec!["100000", "100251.62"]);
+}
