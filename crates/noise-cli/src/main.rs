@@ -52,6 +52,21 @@ enum Command {
         #[arg(long, env = "NOISE_DB", default_value = "var/noise.db")]
         db: PathBuf,
     },
+    /// Print the next firings of the scheduled jobs, in New York and UTC time.
+    Schedule {
+        /// Start after this instant (RFC 3339); now when absent.
+        #[arg(long)]
+        from: Option<String>,
+        /// How many firings to print.
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+        /// Only this job: signal-cycle, equity-snapshot, end-of-day, daily-reset, weekly-reset.
+        #[arg(long)]
+        job: Option<String>,
+        /// Config file; `./noise.toml` when absent (defaults if that does not exist).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -83,6 +98,9 @@ fn main() -> ExitCode {
             })
         }
         Command::Migrate { db } => commands::migrate::run(&db),
+        Command::Schedule { from, count, job, config } => {
+            commands::schedule::run(from.as_deref(), count, job.as_deref(), config.as_deref())
+        }
         Command::Config { command: ConfigCommand::Check { config } } => commands::config::check(config.as_deref()),
     };
     match result {

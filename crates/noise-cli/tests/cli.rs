@@ -181,3 +181,23 @@ fn migrate_applies_once_then_reports_up_to_date() {
     let second = noise(&["migrate", "--db", db.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date at schema version 1"));
 }
+
+#[test]
+fn schedule_prints_new_york_and_utc_times_across_dst() {
+    let out = noise(&["schedule", "--from", "2026-03-06T12:00:00Z", "--count", "2", "--job", "end-of-day"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "end-of-day 2026-03-06T17:00:00-05:00 2026-03-06T22:00:00Z",
+            "end-of-day 2026-03-09T17:00:00-04:00 2026-03-09T21:00:00Z",
+        ]
+    );
+    let bad = noise(&["schedule", "--job", "lunch"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("unknown job"));
+    let bad = noise(&["schedule", "--from", "yesterday"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -10,4 +10,5 @@ pub mod market;
 pub mod num;
 pub mod order;
 pub mod risk;
+pub mod schedule;
 pub mod signal;

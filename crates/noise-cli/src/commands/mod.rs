@@ -1,4 +1,5 @@
 pub mod config;
 pub mod indicators;
 pub mod migrate;
+pub mod schedule;
 pub mod signals;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::indicators::IndicatorParams;
 use crate::instrument::Instrument;
 use crate::risk::RiskConfig;
+use crate::schedule::ScheduleConfig;
 use crate::signal::SignalConfig;
 
 /// The whole configuration. Each section has defaults for every key, so an
@@ -22,6 +23,7 @@ pub struct NoiseConfig {
     pub indicators: IndicatorParams,
     pub signals: SignalConfig,
     pub risk: RiskConfig,
+    pub schedule: ScheduleConfig,
     /// The instruments NOISE knows. A `[[instruments]]` list in the file
     /// replaces the default list (DESIGN.md's nine) as a whole.
     pub instruments: Vec<Instrument>,
@@ -33,6 +35,7 @@ impl Default for NoiseConfig {
             indicators: IndicatorParams::default(),
             signals: SignalConfig::default(),
             risk: RiskConfig::default(),
+            schedule: ScheduleConfig::default(),
             instruments: Instrument::defaults(),
         }
     }
@@ -100,6 +103,9 @@ impl NoiseConfig {
         }
         for (key, message) in self.risk.problems(self.instruments.iter().map(|i| i.correlation_group.as_str())) {
             issues.push(ConfigIssue { key: format!("risk.{key}"), message });
+        }
+        for (key, message) in self.schedule.problems() {
+            issues.push(ConfigIssue { key: format!("schedule.{key}"), message });
         }
         if self.instruments.is_empty() {
             issues.push(ConfigIssue { key: "instruments".into(), message: "the list is empty".into() });
