@@ -1,0 +1,140 @@
+//! Brokers behind one interface.
+//!
+//! [`BrokerAdapter`] is the seed's interface (authenticate, account,
+//! positions, place / cancel / status of orders, broker and asset class)
+//! plus market data. Every broker normalises to the unified types here:
+//! `Decimal` prices and quantities, UTC times, [`OrderStatus`]. An
+//! [`OrderRequest`] can only be made from a risk [`Approval`], so nothing
+//! reaches a broker without passing the risk checks.
+
+pub mod sim;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use noise_core::instrument::{AssetClass, BrokerKind};
+use noise_core::market::Bar;
+use noise_core::order::OrderStatus;
+use noise_core::risk::{Approval, Intent, Side};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Account figures as a broker reports them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub broker: BrokerKind,
+    pub equity: Decimal,
+    pub cash: Decimal,
+    pub buying_power: Decimal,
+    pub available_margin: Decimal,
+}
+
+/// A position as a broker reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrokerPosition {
+    pub symbol: String,
+    /// Signed: positive long, negative short.
+    pub quantity: Decimal,
+    pub average_price: Decimal,
+    pub market_price: Decimal,
+}
+
+/// An order to send. Only [`OrderRequest::from_approval`] makes one (no
+/// public constructor, no `Deserialize`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderRequest {
+    client_order_id: String,
+    symbol: String,
+    side: Side,
+    intent: Intent,
+    quantity: Decimal,
+    stop_loss: Option<Decimal>,
+    take_profit: Option<Decimal>,
+}
+
+impl OrderRequest {
+    /// A market order for what the risk manager approved, under the client
+    /// order id the engine has already stored (write-ahead).
+    pub fn from_approval(approval: &Approval, client_order_id: impl Into<String>) -> Self {
+        Self {
+            client_order_id: client_order_id.into(),
+            symbol: approval.symbol().to_string(),
+            side: approval.side(),
+            intent: approval.intent(),
+            quantity: approval.quantity(),
+            stop_loss: approval.stop_loss(),
+            take_profit: approval.take_profit(),
+        }
+    }
+    pub fn client_order_id(&self) -> &str {
+        &self.client_order_id
+    }
+    pub fn symbol(&self) -> &str {
+        &self.symbol
+    }
+    pub fn side(&self) -> Side {
+        self.side
+    }
+    pub fn intent(&self) -> Intent {
+        self.intent
+    }
+    pub fn quantity(&self) -> Decimal {
+        self.quantity
+    }
+    /// Bracket legs: the broker holds them once the entry fills.
+    pub fn stop_loss(&self) -> Option<Decimal> {
+        self.stop_loss
+    }
+    pub fn take_profit(&self) -> Option<Decimal> {
+        self.take_profit
+    }
+}
+
+/// What a broker knows about one order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderState {
+    pub client_order_id: String,
+    pub broker_order_id: String,
+    pub symbol: String,
+    pub side: Side,
+    pub quantity: Decimal,
+    pub status: OrderStatus,
+    pub filled_quantity: Decimal,
+    pub average_fill_price: Option<Decimal>,
+    pub fees: Decimal,
+    pub updated_at: DateTime<Utc>,
+    /// For a bracket: the exit legs the broker created (ids `<parent>-sl`, `<parent>-tp`).
+    pub legs: Vec<OrderState>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("{broker:?} refused the order: {reason}")]
+    Rejected { broker: BrokerKind, reason: String },
+    #[error("{broker:?} does not know order {id}")]
+    NotFound { broker: BrokerKind, id: String },
+    #[error("{broker:?} is unavailable: {reason}")]
+    Unavailable { broker: BrokerKind, reason: String },
+    #[error("{broker:?} sent a reply that does not parse: {detail} (reply: {snippet})")]
+    Malformed { broker: BrokerKind, detail: String, snippet: String },
+    #[error("{broker:?} state: {0}", broker = BrokerKind::Sim)]
+    State(String),
+}
+
+/// The seed's broker interface, plus market data.
+#[async_trait]
+pub trait BrokerAdapter: Send + Sync {
+    fn broker(&self) -> BrokerKind;
+    fn asset_classes(&self) -> &[AssetClass];
+    async fn authenticate(&self) -> Result<(), BrokerError>;
+    async fn refresh_token(&self) -> Result<(), BrokerError>;
+    async fn account(&self) -> Result<AccountInfo, BrokerError>;
+    async fn positions(&self) -> Result<Vec<BrokerPosition>, BrokerError>;
+    /// Places an order. Idempotent by client order id: sending the same id
+    /// again returns the existing order and never creates a second one.
+    async fn place_order(&self, order: &OrderRequest) -> Result<OrderState, BrokerError>;
+    async fn cancel_order(&self, client_order_id: &str) -> Result<OrderState, BrokerError>;
+    /// The order with this client order id, or `None` if it never arrived.
+    async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError>;
+    /// The most recent completed 1-minute bars for a symbol, oldest first.
+    async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError>;
+}

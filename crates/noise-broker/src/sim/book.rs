@@ -1,0 +1,396 @@
+//! The simulator's books: cash, positions, orders, and the fill logic.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+use noise_core::instrument::{AssetClass, BrokerKind, Instrument, TickRounding};
+use noise_core::market::Bar;
+use noise_core::order::OrderStatus;
+use noise_core::risk::Side;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{SimConfig, bar_close};
+use crate::{AccountInfo, BrokerPosition, OrderRequest, OrderState};
+
+const KEPT_BARS: usize = 600;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimPosition {
+    pub quantity: Decimal,
+    pub average_price: Decimal,
+    pub last_price: Decimal,
+    pub point_value: Decimal,
+    pub asset_class: AssetClass,
+    pub initial_margin: Decimal,
+    /// The entry whose bracket legs protect this position.
+    pub bracket_parent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimOrder {
+    pub state: OrderState,
+    pub placed_at: DateTime<Utc>,
+    /// For an entry: its bracket levels; for a leg: its trigger price.
+    pub stop_loss: Option<Decimal>,
+    pub take_profit: Option<Decimal>,
+    pub trigger: Option<Decimal>,
+    pub parent: Option<String>,
+}
+
+/// Everything the simulated broker remembers (serialised to its file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimState {
+    pub cash: Decimal,
+    pub positions: BTreeMap<String, SimPosition>,
+    pub orders: BTreeMap<String, SimOrder>,
+    pub next_order: u64,
+    pub last_bar_close: Option<DateTime<Utc>>,
+    pub bars: BTreeMap<String, VecDeque<Bar>>,
+}
+
+impl SimState {
+    pub fn new(cash: Decimal) -> Self {
+        Self {
+            cash,
+            positions: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            next_order: 1,
+            last_bar_close: None,
+            bars: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn clock(&self) -> DateTime<Utc> {
+        self.last_bar_close.unwrap_or(DateTime::UNIX_EPOCH)
+    }
+
+    pub(crate) fn order(&self, client_order_id: &str) -> Option<OrderState> {
+        let order = self.orders.get(client_order_id)?;
+        let mut state = order.state.clone();
+        state.legs = ["sl", "tp"]
+            .iter()
+            .filter_map(|leg| self.orders.get(&format!("{client_order_id}-{leg}")))
+            .map(|o| o.state.clone())
+            .collect();
+        Some(state)
+    }
+
+    pub(crate) fn accept(&mut self, request: &OrderRequest, _instrument: &Instrument, at: DateTime<Utc>) -> OrderState {
+        let state = OrderState {
+            client_order_id: request.client_order_id().to_string(),
+            broker_order_id: format!("SIM-{}", self.next_order),
+            symbol: request.symbol().to_string(),
+            side: request.side(),
+            quantity: request.quantity(),
+            status: OrderStatus::Submitted,
+            filled_quantity: Decimal::ZERO,
+            average_fill_price: None,
+            fees: Decimal::ZERO,
+            updated_at: at,
+            legs: Vec::new(),
+        };
+        self.next_order += 1;
+        self.orders.insert(
+            state.client_order_id.clone(),
+            SimOrder {
+                state: state.clone(),
+                placed_at: at,
+                stop_loss: request.stop_loss(),
+                take_profit: request.take_profit(),
+                trigger: None,
+                parent: None,
+            },
+        );
+        state
+    }
+
+    pub(crate) fn cancel(&mut self, client_order_id: &str) -> Option<OrderState> {
+        let order = self.orders.get_mut(client_order_id)?;
+        if !order.state.status.is_final() {
+            order.state.status = OrderStatus::Cancelled;
+        }
+        Some(order.state.clone())
+    }
+
+    pub(crate) fn recent_bars(&self, symbol: &str, limit: usize) -> Vec<Bar> {
+        let Some(bars) = self.bars.get(symbol) else { return Vec::new() };
+        bars.iter().skip(bars.len().saturating_sub(limit)).cloned().collect()
+    }
+
+    pub(crate) fn positions(&self) -> Vec<BrokerPosition> {
+        self.positions
+            .iter()
+            .map(|(symbol, p)| BrokerPosition {
+                symbol: symbol.clone(),
+                quantity: p.quantity,
+                average_price: p.average_price,
+                market_price: p.last_price,
+            })
+            .collect()
+    }
+
+    /// Equity: cash plus the market value of shares (cash paid for them) and
+    /// the open profit of futures (no cash changes hands on a futures entry).
+    pub(crate) fn account(&self, _instruments: &BTreeMap<String, Instrument>) -> AccountInfo {
+        let mut equity = self.cash;
+        let (mut share_value, mut margin_used) = (Decimal::ZERO, Decimal::ZERO);
+        for p in self.positions.values() {
+            match p.asset_class {
+                AssetClass::Equity => {
+                    equity += p.quantity * p.last_price;
+                    share_value += (p.quantity * p.last_price).abs();
+                }
+                AssetClass::Future => {
+                    equity += (p.last_price - p.average_price) * p.quantity * p.point_value;
+                    margin_used += p.quantity.abs() * p.initial_margin;
+                }
+            }
+        }
+        // Reg T: twice the equity, less what is already held.
+        let buying_power = (equity * Decimal::TWO - share_value - margin_used).max(Decimal::ZERO);
+        AccountInfo {
+            broker: BrokerKind::Sim,
+            equity,
+            cash: self.cash,
+            buying_power,
+            available_margin: (equity - margin_used).max(Decimal::ZERO),
+        }
+    }
+
+    /// A completed bar: fills the market orders placed before it opened,
+    /// then honours bracket legs intrabar (stop first).
+    pub(crate) fn on_bar(&mut self, instrument: &Instrument, bar: &Bar, config: &SimConfig) -> Vec<String> {
+        let symbol = &instrument.symbol;
+        let bars = self.bars.entry(symbol.clone()).or_default();
+        if bars.back().is_some_and(|b| b.time >= bar.time) {
+            return Vec::new(); // already seen: replays after a restart are harmless
+        }
+        bars.push_back(bar.clone());
+        while bars.len() > KEPT_BARS {
+            bars.pop_front();
+        }
+        let now = bar_close(bar);
+        self.last_bar_close = Some(self.last_bar_close.map_or(now, |t| t.max(now)));
+        let mut filled = Vec::new();
+
+        let due: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| {
+                o.state.symbol == *symbol
+                    && o.parent.is_none()
+                    && o.state.status == OrderStatus::Submitted
+                    && o.placed_at <= bar.time
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            let order = &self.orders[&id];
+            let slip = instrument.tick_size * Decimal::from(config.slippage_ticks);
+            let price = match order.state.side {
+                Side::Buy => bar.open + slip,
+                Side::Sell => (bar.open - slip).max(instrument.tick_size),
+            };
+            let price = instrument.round_to_tick(price, TickRounding::Nearest);
+            let (side, qty) = (order.state.side, order.state.quantity);
+            let (stop, target) = (order.stop_loss, order.take_profit);
+            self.fill(instrument, &id, side, qty, price, now, config);
+            filled.push(id.clone());
+            if stop.is_some() || target.is_some() {
+                self.open_bracket(instrument, &id, side, qty, stop, target, now);
+            }
+        }
+        self.mark(symbol, bar.close);
+        filled.extend(self.trigger_legs(instrument, bar, now, config));
+        filled
+    }
+
+    fn mark(&mut self, symbol: &str, price: Decimal) {
+        if let Some(p) = self.positions.get_mut(symbol) {
+            p.last_price = price;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_bracket(
+        &mut self,
+        instrument: &Instrument,
+        parent: &str,
+        side: Side,
+        qty: Decimal,
+        stop: Option<Decimal>,
+        target: Option<Decimal>,
+        at: DateTime<Utc>,
+    ) {
+        let exit_side = match side {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        };
+        for (leg, trigger) in [("sl", stop), ("tp", target)] {
+            let Some(trigger) = trigger else { continue };
+            let id = format!("{parent}-{leg}");
+            let state = OrderState {
+                client_order_id: id.clone(),
+                broker_order_id: format!("SIM-{}", self.next_order),
+                symbol: instrument.symbol.clone(),
+                side: exit_side,
+                quantity: qty,
+                status: OrderStatus::Submitted,
+                filled_quantity: Decimal::ZERO,
+                average_fill_price: None,
+                fees: Decimal::ZERO,
+                updated_at: at,
+                legs: Vec::new(),
+            };
+            self.next_order += 1;
+            self.orders.insert(
+                id,
+                SimOrder {
+                    state,
+                    placed_at: at,
+                    stop_loss: None,
+                    take_profit: None,
+                    trigger: Some(trigger),
+                    parent: Some(parent.to_string()),
+                },
+            );
+        }
+        if let Some(p) = self.positions.get_mut(&instrument.symbol) {
+            p.bracket_parent = Some(parent.to_string());
+        }
+    }
+
+    /// Live bracket legs of this symbol: the stop first when a bar touches both.
+    fn trigger_legs(
+        &mut self,
+        instrument: &Instrument,
+        bar: &Bar,
+        now: DateTime<Utc>,
+        config: &SimConfig,
+    ) -> Vec<String> {
+        let mut filled = Vec::new();
+        let parents: Vec<String> = self
+            .orders
+            .values()
+            .filter(|o| {
+                o.state.symbol == instrument.symbol && o.parent.is_some() && o.state.status == OrderStatus::Submitted
+            })
+            .filter_map(|o| o.parent.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for parent in parents {
+            for leg in ["sl", "tp"] {
+                let id = format!("{parent}-{leg}");
+                let Some(order) = self.orders.get(&id) else { continue };
+                if order.state.status != OrderStatus::Submitted {
+                    continue;
+                }
+                let (Some(trigger), side, qty) = (order.trigger, order.state.side, order.state.quantity) else {
+                    continue;
+                };
+                // A sell leg protects a long: the stop triggers at or below, the target at or above.
+                let is_stop = leg == "sl";
+                let price = match (side, is_stop) {
+                    (Side::Sell, true) if bar.low <= trigger => Some(bar.open.min(trigger)),
+                    (Side::Sell, false) if bar.high >= trigger => Some(bar.open.max(trigger)),
+                    (Side::Buy, true) if bar.high >= trigger => Some(bar.open.max(trigger)),
+                    (Side::Buy, false) if bar.low <= trigger => Some(bar.open.min(trigger)),
+                    _ => None,
+                };
+                let Some(price) = price else { continue };
+                self.fill(instrument, &id, side, qty, price, now, config);
+                filled.push(id);
+                let other = format!("{parent}-{}", if is_stop { "tp" } else { "sl" });
+                if let Some(o) = self.orders.get_mut(&other)
+                    && !o.state.status.is_final()
+                {
+                    o.state.status = OrderStatus::Cancelled;
+                    o.state.updated_at = now;
+                }
+                break;
+            }
+        }
+        filled
+    }
+
+    /// Applies a fill to the order, the position and the cash; returns the fees.
+    #[allow(clippy::too_many_arguments)]
+    fn fill(
+        &mut self,
+        instrument: &Instrument,
+        id: &str,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+        at: DateTime<Utc>,
+        config: &SimConfig,
+    ) -> Decimal {
+        let fees = match instrument.asset_class {
+            AssetClass::Equity => config.commission_per_share * qty,
+            AssetClass::Future => config.commission_per_contract * qty,
+        };
+        if let Some(order) = self.orders.get_mut(id) {
+            order.state.status = OrderStatus::Filled;
+            order.state.filled_quantity = qty;
+            order.state.average_fill_price = Some(price);
+            order.state.fees = fees;
+            order.state.updated_at = at;
+        }
+        let signed = match side {
+            Side::Buy => qty,
+            Side::Sell => -qty,
+        };
+        let position = self.positions.entry(instrument.symbol.clone()).or_insert(SimPosition {
+            quantity: Decimal::ZERO,
+            average_price: price,
+            last_price: price,
+            point_value: instrument.point_value,
+            asset_class: instrument.asset_class,
+            initial_margin: instrument.initial_margin.unwrap_or_default(),
+            bracket_parent: None,
+        });
+        let old = position.quantity;
+        let new = old + signed;
+        // Realized P&L on the part that closes.
+        let closing = if old.is_sign_positive() != signed.is_sign_positive() && !old.is_zero() {
+            old.abs().min(qty)
+        } else {
+            Decimal::ZERO
+        };
+        let direction = if old.is_sign_negative() { -Decimal::ONE } else { Decimal::ONE };
+        let realized = (price - position.average_price) * closing * direction * position.point_value;
+        match instrument.asset_class {
+            AssetClass::Equity => self.cash -= signed * price + fees,
+            AssetClass::Future => self.cash += realized - fees,
+        }
+        if new.is_zero() {
+            self.positions.remove(&instrument.symbol);
+            self.cancel_legs_of(instrument, id, at);
+            return fees;
+        }
+        if old.is_zero() || old.is_sign_positive() == new.is_sign_positive() && closing.is_zero() {
+            position.average_price = (old.abs() * position.average_price + qty * price) / new.abs();
+        } else if old.is_sign_positive() != new.is_sign_positive() {
+            position.average_price = price; // flipped through zero: the rest opens at this price
+        }
+        position.quantity = new;
+        position.last_price = price;
+        fees
+    }
+
+    /// A position closed by another order: its bracket legs must not fire later.
+    fn cancel_legs_of(&mut self, instrument: &Instrument, filled: &str, at: DateTime<Utc>) {
+        for order in self.orders.values_mut() {
+            if order.state.symbol == instrument.symbol
+                && order.parent.is_some()
+                && order.state.client_order_id != filled
+                && !order.state.status.is_final()
+            {
+                order.state.status = OrderStatus::Cancelled;
+                order.state.updated_at = at;
+            }
+        }
+    }
+}
