@@ -15,6 +15,7 @@
 //!   beyond a level fills at its open.
 
 mod book;
+mod market;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ use tokio::sync::Mutex;
 use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, OrderRequest, OrderState};
 
 pub use book::SimState;
+pub use market::SyntheticMarket;
 
 /// The simulator's costs and starting balance (`[sim]` in noise.toml).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
