@@ -2,19 +2,21 @@
 CARGO ?= cargo
 NOISE := target/release/noise
 
-.PHONY: run test build fmt lint unit bench clean
+.PHONY: run replay test build fmt lint unit bench clean
 
-## run: build NOISE and run the main job (for now: indicators and signals on the bundled sample).
+## run: build NOISE and start paper trading: the engine with the simulated broker and the
+## built-in market at 60x real time (one simulated minute a second). Ctrl-C stops it cleanly.
 run: build
 	@mkdir -p var
-	$(NOISE) config check > var/effective-config.toml
-	@echo "Effective configuration (defaults filled in): var/effective-config.toml"
+	$(NOISE) run --speed 60
+
+## replay: the offline tools on the bundled samples (indicators and signals with provenance).
+replay: build
+	@mkdir -p var
 	$(NOISE) indicators --input data/sample/spy-1m.csv --output var/spy-indicators.csv
-	@echo "Wrote var/spy-indicators.csv ($$(($$(wc -l < var/spy-indicators.csv) - 1)) rows). First values after warm-up:"
-	@sed -n '1p;36,38p' var/spy-indicators.csv
 	$(NOISE) signals --input data/sample/spy-1m.csv --symbol SPY --rejected > var/spy-signals.txt
 	$(NOISE) signals --input data/sample/mnq-1m.csv --symbol MNQ --json > var/mnq-signals.jsonl
-	@echo "Signals with provenance: var/spy-signals.txt (with rejected candidates), var/mnq-signals.jsonl. The first SPY signals:"
+	@echo "Wrote var/spy-indicators.csv, var/spy-signals.txt and var/mnq-signals.jsonl. The first SPY signals:"
 	@grep -A3 -m2 ' SIGNAL ' var/spy-signals.txt
 
 build:

@@ -18,6 +18,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Paper trading: the engine with the simulated broker and the built-in market.
+    Run {
+        /// Config file; `./noise.toml` when absent (defaults if that does not exist).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The SQLite database; `$NOISE_DB`, else `./var/noise.db`.
+        #[arg(long, env = "NOISE_DB", default_value = "var/noise.db")]
+        db: PathBuf,
+        /// The simulated broker's own state file.
+        #[arg(long, default_value = "var/sim-broker.json")]
+        sim_state: PathBuf,
+        /// Simulated minutes per real minute: 60 = one simulated minute a second; 0 = as fast as possible.
+        #[arg(long, default_value_t = 60.0)]
+        speed: f64,
+        /// Where a new simulation starts (a saved sim state resumes where it stopped).
+        #[arg(long, default_value = "2026-03-09T14:00:00Z")]
+        start: String,
+        /// Stop after this many simulated minutes.
+        #[arg(long)]
+        minutes: Option<u64>,
+        /// Seed of the synthetic market.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Compute TA-Lib-exact indicators over a bar CSV and write them as CSV.
     Indicators {
         /// Bar CSV: timestamp,open,high,low,close,volume (optional symbol column).
@@ -95,6 +119,17 @@ fn main() -> ExitCode {
                 json,
                 rejected,
                 config: config.as_deref(),
+            })
+        }
+        Command::Run { config, db, sim_state, speed, start, minutes, seed } => {
+            commands::run::run(&commands::run::Options {
+                config: config.as_deref(),
+                db: &db,
+                sim_state: &sim_state,
+                speed,
+                start: &start,
+                minutes,
+                seed,
             })
         }
         Command::Migrate { db } => commands::migrate::run(&db),

@@ -149,12 +149,13 @@ impl SimState {
         }
         // Reg T: twice the equity, less what is already held.
         let buying_power = (equity * Decimal::TWO - share_value - margin_used).max(Decimal::ZERO);
+        let money = |d: Decimal| d.round_dp(2).normalize();
         AccountInfo {
             broker: BrokerKind::Sim,
-            equity,
-            cash: self.cash,
-            buying_power,
-            available_margin: (equity - margin_used).max(Decimal::ZERO),
+            equity: money(equity),
+            cash: money(self.cash),
+            buying_power: money(buying_power),
+            available_margin: money((equity - margin_used).max(Decimal::ZERO)),
         }
     }
 
@@ -371,7 +372,9 @@ impl SimState {
             return fees;
         }
         if old.is_zero() || old.is_sign_positive() == new.is_sign_positive() && closing.is_zero() {
-            position.average_price = (old.abs() * position.average_price + qty * price) / new.abs();
+            // Eight decimals are far finer than any tick; unbounded scales only grow.
+            position.average_price =
+                ((old.abs() * position.average_price + qty * price) / new.abs()).round_dp(8).normalize();
         } else if old.is_sign_positive() != new.is_sign_positive() {
             position.average_price = price; // flipped through zero: the rest opens at this price
         }

@@ -1,5 +1,6 @@
 pub mod config;
 pub mod indicators;
 pub mod migrate;
+pub mod run;
 pub mod schedule;
 pub mod signals;

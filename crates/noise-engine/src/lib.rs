@@ -1,0 +1,591 @@
+//! The engine: the seed's trading cycle on the store, a broker and the
+//! signal and risk core.
+//!
+//! Per 1-minute bar at its close: signal pipeline → evaluation stored and
+//! audited → risk decision audited → for an approval, the order intent and
+//! its client order id committed *before* the broker is called → the broker's
+//! answer recorded. The order monitor applies fills (bracket legs included),
+//! corrects positions to the broker's (the truth), closes round trips into
+//! `trade_history` and updates the risk state. Every state change commits
+//! with its audit event in one transaction.
+//!
+//! Client order ids are deterministic, `noise-<yyyymmddHHMM>-<SYMBOL>`: the
+//! same bar processed twice (a restart) yields the same id, which the store's
+//! UNIQUE constraint and the broker's idempotence turn into one order.
+
+mod events;
+mod run;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use noise_broker::{AccountInfo, BrokerAdapter, BrokerError, OrderRequest, OrderState};
+use noise_core::config::NoiseConfig;
+use noise_core::instrument::Instrument;
+use noise_core::market::Bar;
+use noise_core::order::OrderStatus;
+use noise_core::risk::{self, AccountSnapshot, ClosedTrade, PositionSnapshot, RiskEvent, RiskState, Side};
+use noise_core::signal::{Evaluation, Signal, SignalError, SymbolPipeline};
+use noise_store::positions::PositionRow;
+use noise_store::records::{ClosedTradeRow, EquitySnapshot};
+use noise_store::trades::{NewOrder, OrderRow};
+use noise_store::{Store, StoreError, audit, positions, records, risk_state, signals, trades};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+pub use events::EngineEvent;
+pub use run::{RunOptions, RunSummary, run};
+
+const ACTOR: &str = "engine";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    #[error(transparent)]
+    Signal(#[from] SignalError),
+}
+
+/// The last fill seen per symbol: what a closing round trip exits at.
+#[derive(Debug, Clone)]
+struct LastFill {
+    price: Decimal,
+    at: DateTime<Utc>,
+}
+
+pub struct Engine {
+    config: NoiseConfig,
+    store: Store,
+    broker: Arc<dyn BrokerAdapter>,
+    instruments: BTreeMap<String, Instrument>,
+    pipelines: BTreeMap<String, SymbolPipeline>,
+    risk: RiskState,
+    last_fills: BTreeMap<String, LastFill>,
+    fees_since_open: BTreeMap<String, Decimal>,
+}
+
+impl Engine {
+    /// Builds the engine: pipelines for every instrument, the risk state from
+    /// the database (or fresh from the broker's equity).
+    pub async fn new(config: NoiseConfig, store: Store, broker: Arc<dyn BrokerAdapter>) -> Result<Self, EngineError> {
+        let mut pipelines = BTreeMap::new();
+        for instrument in &config.instruments {
+            let pipeline = SymbolPipeline::new(instrument.clone(), &config.signals, &config.indicators)?;
+            pipelines.insert(instrument.symbol.clone(), pipeline);
+        }
+        let instruments = config.instruments.iter().map(|i| (i.symbol.clone(), i.clone())).collect();
+        let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+        let risk = match risk_state::load(&mut conn).await? {
+            Some(state) => state,
+            None => RiskState::new(broker.account().await?.equity),
+        };
+        drop(conn);
+        Ok(Self {
+            config,
+            store,
+            broker,
+            instruments,
+            pipelines,
+            risk,
+            last_fills: BTreeMap::new(),
+            fees_since_open: BTreeMap::new(),
+        })
+    }
+
+    pub fn risk_state(&self) -> &RiskState {
+        &self.risk
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Feeds history to the pipelines only (warm-up: no signals acted on).
+    pub fn warm_up(&mut self, symbol: &str, bar: &Bar) -> Result<(), EngineError> {
+        if let Some(p) = self.pipelines.get_mut(symbol) {
+            p.on_bar(bar, bar.time + noise_core::market::Timeframe::M1.duration())?;
+        }
+        Ok(())
+    }
+
+    /// Records an audit event on its own.
+    pub async fn audit(&self, now: DateTime<Utc>, event: &str, details: serde_json::Value) -> Result<(), EngineError> {
+        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        audit::append(&mut conn, now, event, ACTOR, &details).await?;
+        Ok(())
+    }
+
+    /// The signal cycle for the bars that closed at `now`.
+    pub async fn on_bars(
+        &mut self,
+        now: DateTime<Utc>,
+        bars: &[(String, Bar)],
+    ) -> Result<Vec<EngineEvent>, EngineError> {
+        let mut out = Vec::new();
+        let mut evaluations = Vec::new();
+        for (symbol, bar) in bars {
+            let Some(pipeline) = self.pipelines.get_mut(symbol) else { continue };
+            if let Some(evaluation) = pipeline.on_bar(bar, now)? {
+                evaluations.push(evaluation);
+            }
+        }
+        if evaluations.is_empty() {
+            return Ok(out);
+        }
+        let account = self.broker.account().await?;
+        out.extend(self.mark_equity(&account, now).await?);
+        for evaluation in evaluations {
+            let signal_id = self.record_evaluation(&evaluation, now).await?;
+            match evaluation {
+                Evaluation::Signal(signal) => {
+                    out.push(EngineEvent::Signal(Box::new(signal.clone())));
+                    out.extend(self.decide_and_order(&signal, signal_id, now).await?);
+                }
+                Evaluation::Rejected(_) => {}
+            }
+        }
+        Ok(out)
+    }
+
+    async fn record_evaluation(&self, evaluation: &Evaluation, now: DateTime<Utc>) -> Result<i64, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let id = signals::insert(&mut tx, evaluation).await?;
+        let c = evaluation.candidate();
+        let (event, reason) = match evaluation {
+            Evaluation::Signal(_) => ("signal_generated", None),
+            Evaluation::Rejected(r) => ("signal_rejected", Some(r.reason())),
+        };
+        let details = json!({"signal_id": id, "symbol": c.symbol, "direction": c.direction, "strength": c.strength, "reason": reason});
+        audit::append(&mut tx, now, event, ACTOR, &details).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(id)
+    }
+
+    fn snapshots(
+        &self,
+        account: &AccountInfo,
+        held: &[noise_broker::BrokerPosition],
+    ) -> (AccountSnapshot, Vec<PositionSnapshot>) {
+        let snapshot = AccountSnapshot {
+            equity: account.equity,
+            cash: account.cash,
+            buying_power: account.buying_power,
+            available_margin: account.available_margin,
+            margin_account: true,
+            broker_day_trades: None,
+        };
+        let positions = held
+            .iter()
+            .filter_map(|p| {
+                let i = self.instruments.get(&p.symbol)?;
+                Some(PositionSnapshot::new(i, p.quantity, p.average_price, p.market_price))
+            })
+            .collect();
+        (snapshot, positions)
+    }
+
+    /// Risk, then (for an approval) the write-ahead intent, then the broker.
+    async fn decide_and_order(
+        &mut self,
+        signal: &Signal,
+        signal_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EngineEvent>, EngineError> {
+        let Some(instrument) = self.instruments.get(&signal.symbol).cloned() else { return Ok(Vec::new()) };
+        let account = self.broker.account().await?;
+        let held = self.broker.positions().await?;
+        let (snapshot, positions) = self.snapshots(&account, &held);
+        let decision = risk::evaluate(signal, &snapshot, &positions, &self.risk, &instrument, now, &self.config.risk);
+        let decision_json = serde_json::to_value(&decision).unwrap_or_default();
+        let mut events = vec![EngineEvent::Decision(Box::new(decision.clone()))];
+        let Some(approval) = decision.approval() else {
+            self.audit(now, "risk_decision", json!({"signal_id": signal_id, "decision": decision_json})).await?;
+            return Ok(events);
+        };
+        let client_order_id = format!("noise-{}-{}", now.format("%Y%m%d%H%M"), signal.symbol);
+        let order = NewOrder {
+            client_order_id: client_order_id.clone(),
+            broker: format!("{:?}", self.broker.broker()).to_lowercase(),
+            symbol: signal.symbol.clone(),
+            side: side_text(approval.side()).into(),
+            intent: format!("{:?}", approval.intent()).to_lowercase(),
+            quantity: approval.quantity(),
+            order_type: "market".into(),
+            limit_price: None,
+            stop_loss: approval.stop_loss(),
+            take_profit: approval.take_profit(),
+            signal_id: Some(signal_id),
+            risk_decision: Some(decision_json.to_string()),
+            created_at: now,
+        };
+        // Write-ahead: the intent and its id are durable before the broker hears of it.
+        let mut tx = self.store.begin().await?;
+        if trades::by_client_order_id(&mut tx, &client_order_id).await?.is_some() {
+            // This bar was already acted on (a restart re-processed it): never a second order.
+            return Ok(events);
+        }
+        audit::append(
+            &mut tx,
+            now,
+            "risk_decision",
+            ACTOR,
+            &json!({"signal_id": signal_id, "decision": decision_json}),
+        )
+        .await?;
+        trades::insert_intent(&mut tx, &order).await?;
+        audit::append(&mut tx, now, "order_intent", ACTOR, &order).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+
+        let request = OrderRequest::from_approval(approval, &client_order_id);
+        match self.broker.place_order(&request).await {
+            Ok(state) => {
+                self.apply_order_state(&state, now).await?;
+                events.push(EngineEvent::OrderPlaced {
+                    client_order_id,
+                    symbol: signal.symbol.clone(),
+                    side: approval.side(),
+                    quantity: approval.quantity(),
+                });
+            }
+            Err(BrokerError::Rejected { reason, .. }) => {
+                let mut tx = self.store.begin().await?;
+                trades::update_status(
+                    &mut tx,
+                    &client_order_id,
+                    OrderStatus::Rejected,
+                    None,
+                    Decimal::ZERO,
+                    None,
+                    Decimal::ZERO,
+                    Some(&reason),
+                    now,
+                )
+                .await?;
+                audit::append(
+                    &mut tx,
+                    now,
+                    "order_rejected",
+                    ACTOR,
+                    &json!({"client_order_id": client_order_id, "reason": reason}),
+                )
+                .await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                events.push(EngineEvent::OrderRejected { client_order_id, reason });
+            }
+            // Anything else leaves the intent for the monitor / reconciliation to resolve.
+            Err(other) => {
+                self.audit(now, "order_error", json!({"client_order_id": client_order_id, "error": other.to_string()}))
+                    .await?;
+            }
+        }
+        Ok(events)
+    }
+
+    /// Records a broker's view of one order if it changed; returns the fill event.
+    async fn apply_order_state(
+        &mut self,
+        state: &OrderState,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EngineEvent>, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let Some(row) = trades::by_client_order_id(&mut tx, &state.client_order_id).await? else {
+            return Ok(None);
+        };
+        if row.status == state.status && row.filled_quantity == state.filled_quantity && row.broker_order_id.is_some() {
+            return Ok(None);
+        }
+        trades::update_status(
+            &mut tx,
+            &state.client_order_id,
+            state.status,
+            Some(&state.broker_order_id),
+            state.filled_quantity,
+            state.average_fill_price,
+            state.fees,
+            None,
+            now,
+        )
+        .await?;
+        let event = match state.status {
+            OrderStatus::Filled | OrderStatus::PartiallyFilled => "order_filled",
+            OrderStatus::Cancelled | OrderStatus::Expired => "order_cancelled",
+            OrderStatus::Rejected => "order_rejected",
+            OrderStatus::Submitted | OrderStatus::Intent => "order_placed",
+        };
+        audit::append(&mut tx, now, event, ACTOR, state).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        if state.filled_quantity > row.filled_quantity
+            && let Some(price) = state.average_fill_price
+        {
+            self.last_fills.insert(state.symbol.clone(), LastFill { price, at: state.updated_at });
+            *self.fees_since_open.entry(state.symbol.clone()).or_default() += state.fees - row.fees;
+            return Ok(Some(EngineEvent::Fill {
+                client_order_id: state.client_order_id.clone(),
+                symbol: state.symbol.clone(),
+                side: state.side,
+                quantity: state.filled_quantity - row.filled_quantity,
+                price,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Registers a bracket leg the broker created, so it is tracked like any order.
+    async fn ensure_leg(&mut self, parent: &OrderRow, leg: &OrderState, now: DateTime<Utc>) -> Result<(), EngineError> {
+        let mut tx = self.store.begin().await?;
+        if trades::by_client_order_id(&mut tx, &leg.client_order_id).await?.is_none() {
+            let order = NewOrder {
+                client_order_id: leg.client_order_id.clone(),
+                broker: parent.broker.clone(),
+                symbol: leg.symbol.clone(),
+                side: side_text(leg.side).into(),
+                intent: "exit".into(),
+                quantity: leg.quantity,
+                order_type: if leg.client_order_id.ends_with("-sl") { "stop".into() } else { "limit".into() },
+                limit_price: None,
+                stop_loss: None,
+                take_profit: None,
+                signal_id: parent.signal_id,
+                risk_decision: None,
+                created_at: now,
+            };
+            trades::insert_intent(&mut tx, &order).await?;
+            audit::append(&mut tx, now, "bracket_leg", ACTOR, &order).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+        }
+        Ok(())
+    }
+
+    /// The order monitor: polls every open order, applies fills, registers
+    /// bracket legs, then brings positions in line with the broker.
+    pub async fn monitor(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
+        let mut events = Vec::new();
+        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let open = trades::open_orders(&mut conn).await?;
+        drop(conn);
+        for row in open {
+            let Some(state) = self.broker.order_status(&row.client_order_id).await? else { continue };
+            for leg in &state.legs {
+                self.ensure_leg(&row, leg, now).await?;
+                events.extend(self.apply_order_state(leg, now).await?);
+            }
+            events.extend(self.apply_order_state(&state, now).await?);
+        }
+        events.extend(self.sync_positions(now).await?);
+        Ok(events)
+    }
+
+    /// Broker positions are the truth: the table follows them, and whatever
+    /// shrank or vanished is a closed round trip.
+    pub async fn sync_positions(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
+        let held = self.broker.positions().await?;
+        let mut events = Vec::new();
+        let mut tx = self.store.begin().await?;
+        let ours = positions::all(&mut tx).await?;
+        for p in &ours {
+            let theirs = held.iter().find(|b| b.symbol == p.symbol);
+            let remaining = match theirs {
+                Some(b) if b.quantity.is_sign_positive() == p.quantity.is_sign_positive() => {
+                    b.quantity.abs().min(p.quantity.abs())
+                }
+                _ => Decimal::ZERO,
+            };
+            let closed = p.quantity.abs() - remaining;
+            if closed.is_zero() {
+                continue;
+            }
+            let Some(instrument) = self.instruments.get(&p.symbol) else { continue };
+            let fill = self.last_fills.get(&p.symbol).cloned();
+            let (exit_price, exit_time) =
+                fill.map_or_else(|| (theirs.map_or(p.average_price, |b| b.market_price), now), |f| (f.price, f.at));
+            let direction = if p.quantity.is_sign_positive() { Decimal::ONE } else { -Decimal::ONE };
+            let fees = if remaining.is_zero() {
+                self.fees_since_open.remove(&p.symbol).unwrap_or_default()
+            } else {
+                Decimal::ZERO
+            };
+            let pnl = ((exit_price - p.average_price) * closed * direction * instrument.point_value - fees)
+                .round_dp(2)
+                .normalize();
+            let row = ClosedTradeRow {
+                symbol: p.symbol.clone(),
+                side: if direction.is_sign_positive() { "LONG".into() } else { "SHORT".into() },
+                quantity: closed,
+                entry_price: p.average_price,
+                exit_price,
+                entry_time: p.opened_at,
+                exit_time,
+                realized_pnl: pnl,
+                fees,
+            };
+            records::insert_closed_trade(&mut tx, &row).await?;
+            let trade = ClosedTrade {
+                symbol: p.symbol.clone(),
+                asset_class: instrument.asset_class,
+                opened_at: p.opened_at,
+                closed_at: exit_time,
+                pnl,
+            };
+            let risk_events = self.risk.update_on_close(&trade, now, &self.config.risk);
+            audit::append(&mut tx, now, "position_closed", ACTOR, &row).await?;
+            for e in &risk_events {
+                audit::append(&mut tx, now, "risk_event", ACTOR, e).await?;
+            }
+            events.push(EngineEvent::Closed(Box::new(row)));
+        }
+        for b in &held {
+            let existing = ours.iter().find(|p| p.symbol == b.symbol);
+            let same_side = existing.is_some_and(|p| p.quantity.is_sign_positive() == b.quantity.is_sign_positive());
+            let row = PositionRow {
+                symbol: b.symbol.clone(),
+                broker: format!("{:?}", self.broker.broker()).to_lowercase(),
+                quantity: b.quantity,
+                average_price: b.average_price,
+                opened_at: existing.filter(|_| same_side).map_or(now, |p| p.opened_at),
+                updated_at: now,
+            };
+            if existing.map(|p| (p.quantity, p.average_price)) != Some((b.quantity, b.average_price)) {
+                audit::append(&mut tx, now, "position_changed", ACTOR, &row).await?;
+            }
+            positions::upsert(&mut tx, &row).await?;
+        }
+        for p in ours.iter().filter(|p| !held.iter().any(|b| b.symbol == p.symbol)) {
+            positions::upsert(&mut tx, &PositionRow { quantity: Decimal::ZERO, ..p.clone() }).await?;
+        }
+        risk_state::save(&mut tx, &self.risk, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(events)
+    }
+
+    /// At start (and on request): intents the broker never received are
+    /// cancelled (their moment has passed), the rest follow the broker, and
+    /// positions are corrected to the broker's. Audited.
+    pub async fn reconcile(&mut self, now: DateTime<Utc>) -> Result<serde_json::Value, EngineError> {
+        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let open = trades::open_orders(&mut conn).await?;
+        drop(conn);
+        let (mut never_sent, mut updated) = (Vec::new(), 0usize);
+        for row in open {
+            match self.broker.order_status(&row.client_order_id).await? {
+                None if row.status == OrderStatus::Intent => {
+                    let mut tx = self.store.begin().await?;
+                    let why = "never reached the broker (no order with this client order id); not re-sent";
+                    trades::update_status(
+                        &mut tx,
+                        &row.client_order_id,
+                        OrderStatus::Cancelled,
+                        None,
+                        Decimal::ZERO,
+                        None,
+                        Decimal::ZERO,
+                        Some(why),
+                        now,
+                    )
+                    .await?;
+                    audit::append(
+                        &mut tx,
+                        now,
+                        "order_cancelled",
+                        ACTOR,
+                        &json!({"client_order_id": row.client_order_id, "reason": why}),
+                    )
+                    .await?;
+                    tx.commit().await.map_err(StoreError::from)?;
+                    never_sent.push(row.client_order_id);
+                }
+                None => {}
+                Some(state) => {
+                    for leg in &state.legs {
+                        self.ensure_leg(&row, leg, now).await?;
+                        self.apply_order_state(leg, now).await?;
+                    }
+                    if self.apply_order_state(&state, now).await?.is_some() || row.status != state.status {
+                        updated += 1;
+                    }
+                }
+            }
+        }
+        let closed = self.sync_positions(now).await?;
+        let held = self.broker.positions().await?;
+        let report = json!({
+            "intents_never_sent": never_sent,
+            "orders_updated": updated,
+            "round_trips_closed": closed.len(),
+            "broker_positions": held,
+        });
+        self.audit(now, "reconciliation", report.clone()).await?;
+        Ok(report)
+    }
+
+    /// Marks the risk state at the account's equity (breakers may trip).
+    async fn mark_equity(
+        &mut self,
+        account: &AccountInfo,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EngineEvent>, EngineError> {
+        let events = self.risk.mark_equity(account.equity, now, &self.config.risk);
+        self.record_risk_events(&events, now).await?;
+        Ok(events.into_iter().map(EngineEvent::Risk).collect())
+    }
+
+    async fn record_risk_events(&self, events: &[RiskEvent], now: DateTime<Utc>) -> Result<(), EngineError> {
+        let mut tx = self.store.begin().await?;
+        for e in events {
+            let kind = match e {
+                RiskEvent::BreakerTripped(_) => "breaker_tripped",
+                RiskEvent::BreakerReset { .. } => "breaker_reset",
+                RiskEvent::StateChanged { .. } => "mode_change",
+                _ => "risk_event",
+            };
+            audit::append(&mut tx, now, kind, ACTOR, e).await?;
+        }
+        risk_state::save(&mut tx, &self.risk, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// Hourly: an equity snapshot.
+    pub async fn equity_snapshot(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
+        let account = self.broker.account().await?;
+        let mut events = self.mark_equity(&account, now).await?;
+        let held = self.broker.positions().await?;
+        let unrealized: Decimal = held
+            .iter()
+            .filter_map(|p| {
+                Some((p.market_price - p.average_price) * p.quantity * self.instruments.get(&p.symbol)?.point_value)
+            })
+            .sum();
+        let unrealized = unrealized.round_dp(2).normalize();
+        let snap = EquitySnapshot { time: now, equity: account.equity, cash: account.cash, unrealized_pnl: unrealized };
+        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        records::insert_equity(&mut conn, &snap).await?;
+        events.push(EngineEvent::Equity(snap));
+        Ok(events)
+    }
+
+    pub async fn daily_reset(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
+        let equity = self.broker.account().await?.equity;
+        let events = self.risk.daily_reset(equity, now);
+        self.record_risk_events(&events, now).await?;
+        self.audit(now, "daily_reset", json!({"equity": equity})).await?;
+        Ok(events.into_iter().map(EngineEvent::Risk).collect())
+    }
+
+    pub async fn weekly_reset(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
+        let equity = self.broker.account().await?.equity;
+        let events = self.risk.weekly_reset(equity, now);
+        self.record_risk_events(&events, now).await?;
+        self.audit(now, "weekly_reset", json!({"equity": equity})).await?;
+        Ok(events.into_iter().map(EngineEvent::Risk).collect())
+    }
+}
+
+fn side_text(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "BUY",
+        Side::Sell => "SELL",
+    }
+}
