@@ -19,28 +19,29 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Paper trading: the engine with the simulated broker and the built-in market.
+    /// Flags override `[engine]` in the config.
     Run {
         /// Config file; `./noise.toml` when absent (defaults if that does not exist).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The SQLite database; `$NOISE_DB`, else `./var/noise.db`.
-        #[arg(long, env = "NOISE_DB", default_value = "var/noise.db")]
-        db: PathBuf,
-        /// The simulated broker's own state file.
-        #[arg(long, default_value = "var/sim-broker.json")]
-        sim_state: PathBuf,
+        /// The SQLite database (also `$NOISE_DB`); default `var/noise.db`.
+        #[arg(long, env = "NOISE_DB")]
+        db: Option<PathBuf>,
+        /// The simulated broker's own state file; default `var/sim-broker.json`.
+        #[arg(long)]
+        sim_state: Option<PathBuf>,
         /// Simulated minutes per real minute: 60 = one simulated minute a second; 0 = as fast as possible.
-        #[arg(long, default_value_t = 60.0)]
-        speed: f64,
-        /// Where a new simulation starts (a saved sim state resumes where it stopped).
-        #[arg(long, default_value = "2026-03-09T14:00:00Z")]
-        start: String,
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Where a new simulation starts, RFC 3339 (a saved sim state resumes where it stopped).
+        #[arg(long)]
+        start: Option<String>,
         /// Stop after this many simulated minutes.
         #[arg(long)]
         minutes: Option<u64>,
         /// Seed of the synthetic market.
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Compute TA-Lib-exact indicators over a bar CSV and write them as CSV.
     Indicators {
@@ -72,9 +73,12 @@ enum Command {
     },
     /// Apply the database migrations this binary carries, and report the schema version.
     Migrate {
-        /// The SQLite database; `$NOISE_DB`, else `./var/noise.db`.
-        #[arg(long, env = "NOISE_DB", default_value = "var/noise.db")]
-        db: PathBuf,
+        /// The SQLite database (also `$NOISE_DB`); else `[engine] db` from the config.
+        #[arg(long, env = "NOISE_DB")]
+        db: Option<PathBuf>,
+        /// Config file; `./noise.toml` when absent (defaults if that does not exist).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Print the next firings of the scheduled jobs, in New York and UTC time.
     Schedule {
@@ -122,17 +126,9 @@ fn main() -> ExitCode {
             })
         }
         Command::Run { config, db, sim_state, speed, start, minutes, seed } => {
-            commands::run::run(&commands::run::Options {
-                config: config.as_deref(),
-                db: &db,
-                sim_state: &sim_state,
-                speed,
-                start: &start,
-                minutes,
-                seed,
-            })
+            commands::run::run(&commands::run::Options { config, db, sim_state, speed, start, minutes, seed })
         }
-        Command::Migrate { db } => commands::migrate::run(&db),
+        Command::Migrate { db, config } => commands::migrate::run(db, config.as_deref()),
         Command::Schedule { from, count, job, config } => {
             commands::schedule::run(from.as_deref(), count, job.as_deref(), config.as_deref())
         }

@@ -109,3 +109,72 @@ fn verify(db: &Path, sim: &Path) {
     };
     assert_eq!(normalize(&ours), normalize(&theirs), "positions differ from the broker's");
 }
+
+/// Ctrl-C (SIGINT) finishes the current minute and exits cleanly, and a
+/// short run leaves every kind of record in the database.
+#[test]
+fn ctrl_c_stops_cleanly_and_the_database_holds_the_whole_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, sim) = (dir.path().join("noise.db"), dir.path().join("sim.json"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_noise"))
+        .args(run_args(db.to_str().unwrap(), sim.to_str().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    // Trade until the first round trips have closed and an hour has passed.
+    let (mut closed, mut equity) = (0, 0);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        closed += usize::from(line.contains(" CLOSED "));
+        equity += usize::from(line.contains(" EQUITY "));
+        if closed >= 3 && equity >= 2 {
+            break;
+        }
+    }
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+    assert!(rest.iter().any(|l| l.starts_with("stopped after")), "no clean stop line: {:?}", rest.last());
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        let count = |sql: &'static str| {
+            let pool = pool.clone();
+            async move {
+                let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
+                n
+            }
+        };
+        assert!(count("SELECT COUNT(*) FROM signals WHERE status = 'signal'").await > 0);
+        assert!(count("SELECT COUNT(*) FROM signals WHERE status = 'rejected'").await > 0);
+        assert!(count("SELECT COUNT(*) FROM audit_log WHERE event_type = 'risk_decision'").await > 0);
+        assert!(count("SELECT COUNT(*) FROM trades WHERE status = 'filled'").await > 0);
+        assert!(count("SELECT COUNT(*) FROM trade_history").await >= 3);
+        assert!(count("SELECT COUNT(*) FROM equity_curve").await >= 2);
+        assert!(count("SELECT COUNT(*) FROM risk_state").await == 1);
+        for event in [
+            "config_loaded",
+            "engine_started",
+            "reconciliation",
+            "signal_generated",
+            "order_intent",
+            "order_placed",
+            "order_filled",
+            "position_closed",
+            "engine_stopped",
+        ] {
+            let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE event_type = ?")
+                .bind(event)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert!(n.0 > 0, "no {event} audit event");
+        }
+    });
+}

@@ -17,6 +17,7 @@ pub enum EngineEvent {
     Fill { client_order_id: String, symbol: String, side: Side, quantity: Decimal, price: Decimal },
     Closed(Box<ClosedTradeRow>),
     Equity(EquitySnapshot),
+    Daily(noise_store::records::DailyMetrics),
     Risk(RiskEvent),
 }
 
@@ -71,6 +72,11 @@ impl fmt::Display for EngineEvent {
             EngineEvent::Equity(s) => {
                 write!(f, "EQUITY   {} (cash {}, open P&L {})", s.equity, s.cash, s.unrealized_pnl)
             }
+            EngineEvent::Daily(m) => write!(
+                f,
+                "DAY      {} P&L {} over {} trades ({} won, {} lost), equity {} → {}",
+                m.date, m.realized_pnl, m.trades, m.wins, m.losses, m.starting_equity, m.ending_equity
+            ),
             EngineEvent::Risk(e) => match e {
                 RiskEvent::BreakerTripped(t) => write!(
                     f,

@@ -566,6 +566,34 @@ impl Engine {
         Ok(events)
     }
 
+    /// End of day (17:00 New York): the day's metrics from its closed round
+    /// trips, and an equity snapshot.
+    pub async fn end_of_day(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
+        let mut events = self.equity_snapshot(now).await?;
+        let date = now.with_timezone(&chrono_tz::America::New_York).date_naive();
+        let account = self.broker.account().await?;
+        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let today: Vec<ClosedTradeRow> = records::closed_trades(&mut conn, records::MAX_PAGE)
+            .await?
+            .into_iter()
+            .filter(|t| t.exit_time.with_timezone(&chrono_tz::America::New_York).date_naive() == date)
+            .collect();
+        let metrics = records::DailyMetrics {
+            date,
+            starting_equity: self.risk.day_start_equity,
+            ending_equity: account.equity,
+            realized_pnl: today.iter().map(|t| t.realized_pnl).sum(),
+            trades: today.len() as i64,
+            wins: today.iter().filter(|t| t.realized_pnl > Decimal::ZERO).count() as i64,
+            losses: today.iter().filter(|t| t.realized_pnl < Decimal::ZERO).count() as i64,
+            fees: today.iter().map(|t| t.fees).sum(),
+        };
+        records::upsert_daily(&mut conn, &metrics).await?;
+        audit::append(&mut conn, now, "end_of_day", ACTOR, &metrics).await?;
+        events.push(EngineEvent::Daily(metrics));
+        Ok(events)
+    }
+
     pub async fn daily_reset(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
         let equity = self.broker.account().await?.equity;
         let events = self.risk.daily_reset(equity, now);

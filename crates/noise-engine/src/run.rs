@@ -103,10 +103,7 @@ pub async fn run(
             events.extend(match firing.job {
                 Job::SignalCycle => Vec::new(), // this loop is the signal cycle
                 Job::EquitySnapshot => engine.equity_snapshot(firing.at).await?,
-                Job::EndOfDay => {
-                    engine.audit(firing.at, "end_of_day", serde_json::json!({})).await?;
-                    engine.equity_snapshot(firing.at).await?
-                }
+                Job::EndOfDay => engine.end_of_day(firing.at).await?,
                 Job::DailyReset => engine.daily_reset(firing.at).await?,
                 Job::WeeklyReset => engine.weekly_reset(firing.at).await?,
             });

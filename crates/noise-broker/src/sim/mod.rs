@@ -44,6 +44,17 @@ pub struct SimConfig {
     pub commission_per_contract: Decimal,
 }
 
+impl From<&noise_core::config::SimSettings> for SimConfig {
+    fn from(s: &noise_core::config::SimSettings) -> Self {
+        Self {
+            starting_cash: s.starting_cash,
+            slippage_ticks: s.slippage_ticks,
+            commission_per_share: s.commission_per_share,
+            commission_per_contract: s.commission_per_contract,
+        }
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         Self {

@@ -6,7 +6,10 @@ use noise_store::{MIGRATIONS, Store, StoreError};
 
 use crate::failure::Failure;
 
-pub fn run(db: &Path) -> Result<(), Failure> {
+pub fn run(db: Option<std::path::PathBuf>, config_path: Option<&Path>) -> Result<(), Failure> {
+    let (config, _) = crate::commands::config::load(config_path)?;
+    let db = db.unwrap_or_else(|| config.engine.db.clone().into());
+    let db = db.as_path();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::internal)?;
     runtime.block_on(async {
         let store = Store::open_unmigrated(db).await.map_err(classify)?;

@@ -1,6 +1,6 @@
 //! `noise run`: paper trading with the simulated broker and market.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::anyhow;
@@ -12,61 +12,65 @@ use noise_store::Store;
 use crate::commands::config;
 use crate::failure::Failure;
 
-pub struct Options<'a> {
-    pub config: Option<&'a Path>,
-    pub db: &'a Path,
-    pub sim_state: &'a Path,
-    pub speed: f64,
-    pub start: &'a str,
+/// Flags; each overrides its `[engine]` setting.
+pub struct Options {
+    pub config: Option<PathBuf>,
+    pub db: Option<PathBuf>,
+    pub sim_state: Option<PathBuf>,
+    pub speed: Option<f64>,
+    pub start: Option<String>,
     pub minutes: Option<u64>,
-    pub seed: u64,
+    pub seed: Option<u64>,
 }
 
-pub fn run(options: &Options<'_>) -> Result<(), Failure> {
-    let (config, source) = config::load(options.config)?;
-    if !(options.speed.is_finite() && options.speed >= 0.0) {
-        return Err(Failure::bad_input(anyhow!("--speed {} must be a non-negative number", options.speed)));
+/// The settings in force: flags over the config file over the defaults.
+struct Settings {
+    db: PathBuf,
+    sim_state: PathBuf,
+    speed: f64,
+    start: DateTime<Utc>,
+    seed: u64,
+    minutes: Option<u64>,
+}
+
+fn settings(options: &Options, engine: &noise_core::config::EngineConfig) -> Result<Settings, Failure> {
+    let speed = options.speed.unwrap_or(engine.speed);
+    if !(speed.is_finite() && speed >= 0.0) {
+        return Err(Failure::bad_input(anyhow!("--speed {speed} must be a non-negative number")));
     }
-    let start: DateTime<Utc> = DateTime::parse_from_rfc3339(options.start)
+    let start_text = options.start.as_deref().unwrap_or(&engine.start);
+    let start = DateTime::parse_from_rfc3339(start_text)
         .map(|t| t.to_utc())
-        .map_err(|e| Failure::bad_input(anyhow!("--start {:?} is not an RFC 3339 time: {e}", options.start)))?;
+        .map_err(|e| Failure::bad_input(anyhow!("--start {start_text:?} is not an RFC 3339 time: {e}")))?;
+    Ok(Settings {
+        db: options.db.clone().unwrap_or_else(|| PathBuf::from(&engine.db)),
+        sim_state: options.sim_state.clone().unwrap_or_else(|| PathBuf::from(&engine.sim_state)),
+        speed,
+        start,
+        seed: options.seed.unwrap_or(engine.seed),
+        minutes: options.minutes,
+    })
+}
+
+pub fn run(options: &Options) -> Result<(), Failure> {
+    let (config, source) = config::load(options.config.as_deref())?;
+    let settings = settings(options, &config.engine)?;
+    let warm_up_days = i64::from(config.engine.warm_up_days);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::internal)?;
     runtime.block_on(async move {
-        let store =
-            Store::open(options.db).await.map_err(|e| Failure::bad_input(anyhow!("{}: {e}", options.db.display())))?;
+        let store = Store::open(&settings.db)
+            .await
+            .map_err(|e| Failure::bad_input(anyhow!("{}: {e}", settings.db.display())))?;
         let sim = Arc::new(
-            SimBroker::open(options.sim_state, SimConfig::default(), &config.instruments)
+            SimBroker::open(&settings.sim_state, SimConfig::from(&config.sim), &config.instruments)
                 .map_err(Failure::bad_input)?,
         );
-        let symbols: Vec<&str> = config.instruments.iter().map(|i| i.symbol.as_str()).collect();
-        let speed = if options.speed == 0.0 {
-            "as fast as possible".to_string()
-        } else {
-            format!("{}× real time", options.speed)
-        };
-        println!("================================================================");
-        println!(" NOISE — PAPER TRADING with the simulated broker (no real money)");
-        println!("   mode        paper (live trading needs --live and broker credentials: not built yet)");
-        println!("   broker      sim, state in {}", options.sim_state.display());
-        println!("   market      built-in synthetic market, seed {}, {speed}", options.seed);
-        println!("   instruments {}", symbols.join(", "));
-        println!("   database    {}", options.db.display());
-        println!(
-            "   config      {}",
-            source.map_or("defaults (no noise.toml)".to_string(), |p| p.display().to_string())
-        );
-        println!("   API         not served yet (the API and dashboard are a later step)");
-        println!("   stop        Ctrl-C (the current minute finishes, the database stays consistent)");
-        println!("================================================================");
-
+        print_banner(&settings, &config, source.as_deref());
         let instruments = config.instruments.clone();
         let mut engine = Engine::new(config, store.clone(), sim.clone()).await.map_err(Failure::internal)?;
+        let source_text = source.as_ref().map(|p| p.display().to_string());
         engine
-            .audit(
-                start,
-                "config_loaded",
-                serde_json::json!({"source": options.config.map(|p| p.display().to_string()), "mode": "paper"}),
-            )
+            .audit(settings.start, "config_loaded", serde_json::json!({"source": source_text, "mode": "paper"}))
             .await
             .map_err(Failure::internal)?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -77,11 +81,11 @@ pub fn run(options: &Options<'_>) -> Result<(), Failure> {
             }
         });
         let run_options = RunOptions {
-            speed: options.speed,
-            start,
-            warm_up_days: 4,
-            seed: options.seed,
-            max_minutes: options.minutes,
+            speed: settings.speed,
+            start: settings.start,
+            warm_up_days,
+            seed: settings.seed,
+            max_minutes: settings.minutes,
         };
         let mut log = |at: DateTime<Utc>, event: &noise_engine::EngineEvent| {
             println!("{} {event}", at.to_rfc3339_opts(SecondsFormat::Secs, true));
@@ -101,4 +105,24 @@ pub fn run(options: &Options<'_>) -> Result<(), Failure> {
         );
         Ok(())
     })
+}
+
+fn print_banner(settings: &Settings, config: &noise_core::config::NoiseConfig, source: Option<&std::path::Path>) {
+    let symbols: Vec<&str> = config.instruments.iter().map(|i| i.symbol.as_str()).collect();
+    let speed = if settings.speed == 0.0 {
+        "as fast as possible".to_string()
+    } else {
+        format!("{}x real time", settings.speed)
+    };
+    println!("================================================================");
+    println!(" NOISE — PAPER TRADING with the simulated broker (no real money)");
+    println!("   mode        paper (live trading needs --live and broker credentials: not built yet)");
+    println!("   broker      sim, state in {}", settings.sim_state.display());
+    println!("   market      built-in synthetic market, seed {}, {speed}, from {}", settings.seed, settings.start);
+    println!("   instruments {}", symbols.join(", "));
+    println!("   database    {}", settings.db.display());
+    println!("   config      {}", source.map_or("defaults (no noise.toml)".to_string(), |p| p.display().to_string()));
+    println!("   API         not served yet (the API and dashboard are a later step)");
+    println!("   stop        Ctrl-C (the current minute finishes, the database stays consistent)");
+    println!("================================================================");
 }

@@ -15,11 +15,67 @@ use crate::risk::RiskConfig;
 use crate::schedule::ScheduleConfig;
 use crate::signal::SignalConfig;
 
+/// The `[engine]` section: where `noise run` keeps things and how fast the
+/// simulated market runs. Command-line flags override these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineConfig {
+    /// The SQLite database (the `NOISE_DB` environment variable overrides it).
+    pub db: String,
+    /// The simulated broker's own state file.
+    pub sim_state: String,
+    /// Simulated minutes per real minute; 0 runs as fast as possible.
+    pub speed: f64,
+    /// Where a new simulation starts (RFC 3339).
+    pub start: String,
+    /// Seed of the built-in synthetic market.
+    pub seed: u64,
+    /// Days of history that warm the indicators before trading.
+    pub warm_up_days: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            db: "var/noise.db".into(),
+            sim_state: "var/sim-broker.json".into(),
+            speed: 60.0,
+            start: "2026-03-09T14:00:00Z".into(),
+            seed: 7,
+            warm_up_days: 4,
+        }
+    }
+}
+
+/// The `[sim]` section: the simulated broker's balance and costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimSettings {
+    pub starting_cash: rust_decimal::Decimal,
+    /// Ticks a market order fills worse than the next bar's open.
+    pub slippage_ticks: u32,
+    pub commission_per_share: rust_decimal::Decimal,
+    pub commission_per_contract: rust_decimal::Decimal,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        Self {
+            starting_cash: rust_decimal::Decimal::from(100_000),
+            slippage_ticks: 1,
+            commission_per_share: rust_decimal::Decimal::ZERO,
+            commission_per_contract: rust_decimal::Decimal::new(62, 2),
+        }
+    }
+}
+
 /// The whole configuration. Each section has defaults for every key, so an
 /// empty file is a valid configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NoiseConfig {
+    pub engine: EngineConfig,
+    pub sim: SimSettings,
     pub indicators: IndicatorParams,
     pub signals: SignalConfig,
     pub risk: RiskConfig,
@@ -32,6 +88,8 @@ pub struct NoiseConfig {
 impl Default for NoiseConfig {
     fn default() -> Self {
         Self {
+            engine: EngineConfig::default(),
+            sim: SimSettings::default(),
             indicators: IndicatorParams::default(),
             signals: SignalConfig::default(),
             risk: RiskConfig::default(),
@@ -95,6 +153,38 @@ impl NoiseConfig {
     /// Semantic checks of every section, each problem with its dotted key.
     pub fn validate(&self) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
+        let e = &self.engine;
+        if !(e.speed.is_finite() && e.speed >= 0.0) {
+            issues.push(ConfigIssue {
+                key: "engine.speed".into(),
+                message: format!("must be a non-negative number, got {}", e.speed),
+            });
+        }
+        if chrono::DateTime::parse_from_rfc3339(&e.start).is_err() {
+            issues.push(ConfigIssue {
+                key: "engine.start".into(),
+                message: format!("{:?} is not an RFC 3339 time", e.start),
+            });
+        }
+        for (key, value) in [("engine.db", &e.db), ("engine.sim_state", &e.sim_state)] {
+            if value.trim().is_empty() {
+                issues.push(ConfigIssue { key: key.into(), message: "must not be empty".into() });
+            }
+        }
+        if self.sim.starting_cash <= rust_decimal::Decimal::ZERO {
+            issues.push(ConfigIssue {
+                key: "sim.starting_cash".into(),
+                message: format!("must be positive, got {}", self.sim.starting_cash),
+            });
+        }
+        for (key, value) in [
+            ("sim.commission_per_share", self.sim.commission_per_share),
+            ("sim.commission_per_contract", self.sim.commission_per_contract),
+        ] {
+            if value < rust_decimal::Decimal::ZERO {
+                issues.push(ConfigIssue { key: key.into(), message: format!("must not be negative, got {value}") });
+            }
+        }
         for (key, error) in self.indicators.problems() {
             issues.push(ConfigIssue { key: format!("indicators.{key}"), message: error.to_string() });
         }
