@@ -26,13 +26,14 @@ use noise_core::instrument::Instrument;
 use noise_core::market::Bar;
 use noise_core::order::OrderStatus;
 use noise_core::risk::{self, AccountSnapshot, ClosedTrade, PositionSnapshot, RiskEvent, RiskState, Side};
-use noise_core::signal::{Evaluation, Signal, SignalError, SymbolPipeline};
+use noise_core::signal::{Evaluation, SignalError, SymbolPipeline};
 use noise_store::positions::PositionRow;
 use noise_store::records::{ClosedTradeRow, EquitySnapshot};
 use noise_store::trades::{NewOrder, OrderRow};
 use noise_store::{Store, StoreError, audit, positions, records, risk_state, signals, trades};
 use rust_decimal::Decimal;
 use serde_json::json;
+use sqlx::SqliteConnection;
 
 pub use events::EngineEvent;
 pub use run::{RunOptions, RunSummary, run};
@@ -65,6 +66,8 @@ pub struct Engine {
     risk: RiskState,
     last_fills: BTreeMap<String, LastFill>,
     fees_since_open: BTreeMap<String, Decimal>,
+    /// The last close per symbol (prices pending orders for exposure).
+    last_close: BTreeMap<String, Decimal>,
 }
 
 impl Engine {
@@ -92,6 +95,7 @@ impl Engine {
             risk,
             last_fills: BTreeMap::new(),
             fees_since_open: BTreeMap::new(),
+            last_close: BTreeMap::new(),
         })
     }
 
@@ -118,50 +122,170 @@ impl Engine {
         Ok(())
     }
 
-    /// The signal cycle for the bars that closed at `now`.
+    /// The signal cycle for the bars that closed at `now`, in three steps so
+    /// the whole cycle costs three durable commits, not one per event:
+    /// 1. one transaction: every evaluation, every risk decision and every
+    ///    order intent with their audit events (write-ahead: all intents are
+    ///    durable before any broker call);
+    /// 2. the broker calls;
+    /// 3. one transaction: the broker's answers.
     pub async fn on_bars(
         &mut self,
         now: DateTime<Utc>,
         bars: &[(String, Bar)],
     ) -> Result<Vec<EngineEvent>, EngineError> {
-        let mut out = Vec::new();
         let mut evaluations = Vec::new();
         for (symbol, bar) in bars {
+            self.last_close.insert(symbol.clone(), bar.close);
             let Some(pipeline) = self.pipelines.get_mut(symbol) else { continue };
             if let Some(evaluation) = pipeline.on_bar(bar, now)? {
                 evaluations.push(evaluation);
             }
         }
         if evaluations.is_empty() {
-            return Ok(out);
+            return Ok(Vec::new());
         }
         let account = self.broker.account().await?;
-        out.extend(self.mark_equity(&account, now).await?);
-        for evaluation in evaluations {
-            let signal_id = self.record_evaluation(&evaluation, now).await?;
-            match evaluation {
-                Evaluation::Signal(signal) => {
-                    out.push(EngineEvent::Signal(Box::new(signal.clone())));
-                    out.extend(self.decide_and_order(&signal, signal_id, now).await?);
+        let held = self.broker.positions().await?;
+        let (mut snapshot, mut positions) = self.snapshots(&account, &held);
+        let mut out: Vec<EngineEvent> = Vec::new();
+        let mut to_send = Vec::new();
+
+        let mut tx = self.store.begin().await?;
+        positions.extend(self.pending_entries(&mut tx).await?);
+        let risk_events = self.risk.mark_equity(account.equity, now, &self.config.risk);
+        record_risk_events(&mut tx, &risk_events, now).await?;
+        out.extend(risk_events.into_iter().map(EngineEvent::Risk));
+        for evaluation in &evaluations {
+            let signal_id = record_evaluation(&mut tx, evaluation, now).await?;
+            let Evaluation::Signal(signal) = evaluation else { continue };
+            out.push(EngineEvent::Signal(Box::new(signal.clone())));
+            let Some(instrument) = self.instruments.get(&signal.symbol).cloned() else { continue };
+            let decision =
+                risk::evaluate(signal, &snapshot, &positions, &self.risk, &instrument, now, &self.config.risk);
+            let decision_json = serde_json::to_value(&decision).unwrap_or_default();
+            audit::append(
+                &mut tx,
+                now,
+                "risk_decision",
+                ACTOR,
+                &json!({"signal_id": signal_id, "decision": decision_json}),
+            )
+            .await?;
+            out.push(EngineEvent::Decision(Box::new(decision.clone())));
+            let Some(approval) = decision.approval() else { continue };
+            let client_order_id = format!("noise-{}-{}", now.format("%Y%m%d%H%M"), signal.symbol);
+            let order = NewOrder {
+                client_order_id: client_order_id.clone(),
+                broker: format!("{:?}", self.broker.broker()).to_lowercase(),
+                symbol: signal.symbol.clone(),
+                side: side_text(approval.side()).into(),
+                intent: format!("{:?}", approval.intent()).to_lowercase(),
+                quantity: approval.quantity(),
+                order_type: "market".into(),
+                limit_price: None,
+                stop_loss: approval.stop_loss(),
+                take_profit: approval.take_profit(),
+                signal_id: Some(signal_id),
+                risk_decision: Some(decision_json.to_string()),
+                created_at: now,
+            };
+            if !trades::insert_intent_once(&mut tx, &order).await? {
+                continue; // this bar was already acted on (a restart re-processed it): never a second order
+            }
+            audit::append(&mut tx, now, "order_intent", ACTOR, &order).await?;
+            // Later decisions in this cycle see this order's exposure and cost.
+            if approval.intent() == risk::Intent::Entry {
+                let signed = if approval.side() == Side::Buy { approval.quantity() } else { -approval.quantity() };
+                positions.push(PositionSnapshot::new(&instrument, signed, approval.entry(), approval.entry()));
+                match instrument.asset_class {
+                    noise_core::instrument::AssetClass::Equity => {
+                        snapshot.buying_power -= approval.quantity() * approval.entry();
+                    }
+                    noise_core::instrument::AssetClass::Future => {
+                        snapshot.available_margin -=
+                            approval.quantity() * instrument.initial_margin.unwrap_or_default();
+                    }
                 }
-                Evaluation::Rejected(_) => {}
+            }
+            to_send.push(OrderRequest::from_approval(approval, &client_order_id));
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+
+        let mut answers = Vec::with_capacity(to_send.len());
+        for request in to_send {
+            let answer = self.broker.place_order(&request).await;
+            answers.push((request, answer));
+        }
+
+        let mut tx = self.store.begin().await?;
+        for (request, answer) in answers {
+            let client_order_id = request.client_order_id().to_string();
+            match answer {
+                Ok(state) => {
+                    self.apply_order_state(&mut tx, &state, now).await?;
+                    out.push(EngineEvent::OrderPlaced {
+                        client_order_id,
+                        symbol: request.symbol().to_string(),
+                        side: request.side(),
+                        quantity: request.quantity(),
+                    });
+                }
+                Err(BrokerError::Rejected { reason, .. }) => {
+                    trades::update_status(
+                        &mut tx,
+                        &client_order_id,
+                        OrderStatus::Rejected,
+                        None,
+                        Decimal::ZERO,
+                        None,
+                        Decimal::ZERO,
+                        Some(&reason),
+                        now,
+                    )
+                    .await?;
+                    audit::append(
+                        &mut tx,
+                        now,
+                        "order_rejected",
+                        ACTOR,
+                        &json!({"client_order_id": client_order_id, "reason": reason}),
+                    )
+                    .await?;
+                    out.push(EngineEvent::OrderRejected { client_order_id, reason });
+                }
+                // Anything else leaves the intent for the monitor / reconciliation to resolve.
+                Err(other) => {
+                    audit::append(
+                        &mut tx,
+                        now,
+                        "order_error",
+                        ACTOR,
+                        &json!({"client_order_id": client_order_id, "error": other.to_string()}),
+                    )
+                    .await?;
+                }
             }
         }
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(out)
     }
 
-    async fn record_evaluation(&self, evaluation: &Evaluation, now: DateTime<Utc>) -> Result<i64, EngineError> {
-        let mut tx = self.store.begin().await?;
-        let id = signals::insert(&mut tx, evaluation).await?;
-        let c = evaluation.candidate();
-        let (event, reason) = match evaluation {
-            Evaluation::Signal(_) => ("signal_generated", None),
-            Evaluation::Rejected(r) => ("signal_rejected", Some(r.reason())),
-        };
-        let details = json!({"signal_id": id, "symbol": c.symbol, "direction": c.direction, "strength": c.strength, "reason": reason});
-        audit::append(&mut tx, now, event, ACTOR, &details).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(id)
+    /// Entry orders sent but not yet filled, as positions: exposure the
+    /// risk checks must count before the fills arrive.
+    async fn pending_entries(&self, conn: &mut SqliteConnection) -> Result<Vec<PositionSnapshot>, EngineError> {
+        let open = trades::open_orders(conn).await?;
+        Ok(open
+            .into_iter()
+            .filter(|o| o.intent == "entry")
+            .filter_map(|o| {
+                let instrument = self.instruments.get(&o.symbol)?;
+                let price = *self.last_close.get(&o.symbol)?;
+                let remaining = o.quantity - o.filled_quantity;
+                let signed = if o.side == "BUY" { remaining } else { -remaining };
+                Some(PositionSnapshot::new(instrument, signed, price, price))
+            })
+            .collect())
     }
 
     fn snapshots(
@@ -187,118 +311,32 @@ impl Engine {
         (snapshot, positions)
     }
 
-    /// Risk, then (for an approval) the write-ahead intent, then the broker.
-    async fn decide_and_order(
-        &mut self,
-        signal: &Signal,
-        signal_id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<EngineEvent>, EngineError> {
-        let Some(instrument) = self.instruments.get(&signal.symbol).cloned() else { return Ok(Vec::new()) };
-        let account = self.broker.account().await?;
-        let held = self.broker.positions().await?;
-        let (snapshot, positions) = self.snapshots(&account, &held);
-        let decision = risk::evaluate(signal, &snapshot, &positions, &self.risk, &instrument, now, &self.config.risk);
-        let decision_json = serde_json::to_value(&decision).unwrap_or_default();
-        let mut events = vec![EngineEvent::Decision(Box::new(decision.clone()))];
-        let Some(approval) = decision.approval() else {
-            self.audit(now, "risk_decision", json!({"signal_id": signal_id, "decision": decision_json})).await?;
-            return Ok(events);
-        };
-        let client_order_id = format!("noise-{}-{}", now.format("%Y%m%d%H%M"), signal.symbol);
-        let order = NewOrder {
-            client_order_id: client_order_id.clone(),
-            broker: format!("{:?}", self.broker.broker()).to_lowercase(),
-            symbol: signal.symbol.clone(),
-            side: side_text(approval.side()).into(),
-            intent: format!("{:?}", approval.intent()).to_lowercase(),
-            quantity: approval.quantity(),
-            order_type: "market".into(),
-            limit_price: None,
-            stop_loss: approval.stop_loss(),
-            take_profit: approval.take_profit(),
-            signal_id: Some(signal_id),
-            risk_decision: Some(decision_json.to_string()),
-            created_at: now,
-        };
-        // Write-ahead: the intent and its id are durable before the broker hears of it.
-        let mut tx = self.store.begin().await?;
-        if trades::by_client_order_id(&mut tx, &client_order_id).await?.is_some() {
-            // This bar was already acted on (a restart re-processed it): never a second order.
-            return Ok(events);
-        }
-        audit::append(
-            &mut tx,
-            now,
-            "risk_decision",
-            ACTOR,
-            &json!({"signal_id": signal_id, "decision": decision_json}),
-        )
-        .await?;
-        trades::insert_intent(&mut tx, &order).await?;
-        audit::append(&mut tx, now, "order_intent", ACTOR, &order).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-
-        let request = OrderRequest::from_approval(approval, &client_order_id);
-        match self.broker.place_order(&request).await {
-            Ok(state) => {
-                self.apply_order_state(&state, now).await?;
-                events.push(EngineEvent::OrderPlaced {
-                    client_order_id,
-                    symbol: signal.symbol.clone(),
-                    side: approval.side(),
-                    quantity: approval.quantity(),
-                });
-            }
-            Err(BrokerError::Rejected { reason, .. }) => {
-                let mut tx = self.store.begin().await?;
-                trades::update_status(
-                    &mut tx,
-                    &client_order_id,
-                    OrderStatus::Rejected,
-                    None,
-                    Decimal::ZERO,
-                    None,
-                    Decimal::ZERO,
-                    Some(&reason),
-                    now,
-                )
-                .await?;
-                audit::append(
-                    &mut tx,
-                    now,
-                    "order_rejected",
-                    ACTOR,
-                    &json!({"client_order_id": client_order_id, "reason": reason}),
-                )
-                .await?;
-                tx.commit().await.map_err(StoreError::from)?;
-                events.push(EngineEvent::OrderRejected { client_order_id, reason });
-            }
-            // Anything else leaves the intent for the monitor / reconciliation to resolve.
-            Err(other) => {
-                self.audit(now, "order_error", json!({"client_order_id": client_order_id, "error": other.to_string()}))
-                    .await?;
-            }
-        }
-        Ok(events)
-    }
-
     /// Records a broker's view of one order if it changed; returns the fill event.
     async fn apply_order_state(
         &mut self,
+        conn: &mut SqliteConnection,
         state: &OrderState,
         now: DateTime<Utc>,
     ) -> Result<Option<EngineEvent>, EngineError> {
-        let mut tx = self.store.begin().await?;
-        let Some(row) = trades::by_client_order_id(&mut tx, &state.client_order_id).await? else {
+        let Some(row) = trades::by_client_order_id(conn, &state.client_order_id).await? else {
             return Ok(None);
         };
+        self.apply_known(conn, &row, state, now).await
+    }
+
+    /// [`Self::apply_order_state`] for an order whose row is already loaded.
+    async fn apply_known(
+        &mut self,
+        conn: &mut SqliteConnection,
+        row: &OrderRow,
+        state: &OrderState,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EngineEvent>, EngineError> {
         if row.status == state.status && row.filled_quantity == state.filled_quantity && row.broker_order_id.is_some() {
             return Ok(None);
         }
         trades::update_status(
-            &mut tx,
+            conn,
             &state.client_order_id,
             state.status,
             Some(&state.broker_order_id),
@@ -315,8 +353,7 @@ impl Engine {
             OrderStatus::Rejected => "order_rejected",
             OrderStatus::Submitted | OrderStatus::Intent => "order_placed",
         };
-        audit::append(&mut tx, now, event, ACTOR, state).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        audit::append(conn, now, event, ACTOR, state).await?;
         if state.filled_quantity > row.filled_quantity
             && let Some(price) = state.average_fill_price
         {
@@ -334,57 +371,87 @@ impl Engine {
     }
 
     /// Registers a bracket leg the broker created, so it is tracked like any order.
-    async fn ensure_leg(&mut self, parent: &OrderRow, leg: &OrderState, now: DateTime<Utc>) -> Result<(), EngineError> {
-        let mut tx = self.store.begin().await?;
-        if trades::by_client_order_id(&mut tx, &leg.client_order_id).await?.is_none() {
-            let order = NewOrder {
-                client_order_id: leg.client_order_id.clone(),
-                broker: parent.broker.clone(),
-                symbol: leg.symbol.clone(),
-                side: side_text(leg.side).into(),
-                intent: "exit".into(),
-                quantity: leg.quantity,
-                order_type: if leg.client_order_id.ends_with("-sl") { "stop".into() } else { "limit".into() },
-                limit_price: None,
-                stop_loss: None,
-                take_profit: None,
-                signal_id: parent.signal_id,
-                risk_decision: None,
-                created_at: now,
-            };
-            trades::insert_intent(&mut tx, &order).await?;
-            audit::append(&mut tx, now, "bracket_leg", ACTOR, &order).await?;
-            tx.commit().await.map_err(StoreError::from)?;
+    async fn ensure_leg(
+        &self,
+        conn: &mut SqliteConnection,
+        parent: &OrderRow,
+        leg: &OrderState,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        if trades::by_client_order_id(conn, &leg.client_order_id).await?.is_some() {
+            return Ok(());
         }
+        let order = NewOrder {
+            client_order_id: leg.client_order_id.clone(),
+            broker: parent.broker.clone(),
+            symbol: leg.symbol.clone(),
+            side: side_text(leg.side).into(),
+            intent: "exit".into(),
+            quantity: leg.quantity,
+            order_type: if leg.client_order_id.ends_with("-sl") { "stop".into() } else { "limit".into() },
+            limit_price: None,
+            stop_loss: None,
+            take_profit: None,
+            signal_id: parent.signal_id,
+            risk_decision: None,
+            created_at: now,
+        };
+        trades::insert_intent(conn, &order).await?;
+        audit::append(conn, now, "bracket_leg", ACTOR, &order).await?;
         Ok(())
     }
 
     /// The order monitor: polls every open order, applies fills, registers
-    /// bracket legs, then brings positions in line with the broker.
+    /// bracket legs, then brings positions in line with the broker, all in
+    /// one transaction.
     pub async fn monitor(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
-        let mut events = Vec::new();
         let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
         let open = trades::open_orders(&mut conn).await?;
         drop(conn);
+        let mut states = Vec::new();
         for row in open {
-            let Some(state) = self.broker.order_status(&row.client_order_id).await? else { continue };
-            for leg in &state.legs {
-                self.ensure_leg(&row, leg, now).await?;
-                events.extend(self.apply_order_state(leg, now).await?);
+            if let Some(state) = self.broker.order_status(&row.client_order_id).await? {
+                states.push((row, state));
             }
-            events.extend(self.apply_order_state(&state, now).await?);
         }
-        events.extend(self.sync_positions(now).await?);
+        let held = self.broker.positions().await?;
+        let mut tx = self.store.begin().await?;
+        let mut events = Vec::new();
+        for (row, state) in &states {
+            for leg in &state.legs {
+                // A leg already tracked is an open order of its own, handled on its turn.
+                if states.iter().any(|(r, _)| r.client_order_id == leg.client_order_id) {
+                    continue;
+                }
+                self.ensure_leg(&mut tx, row, leg, now).await?;
+                events.extend(self.apply_order_state(&mut tx, leg, now).await?);
+            }
+            events.extend(self.apply_known(&mut tx, row, state, now).await?);
+        }
+        events.extend(self.sync_positions_in(&mut tx, &held, now).await?);
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(events)
     }
 
-    /// Broker positions are the truth: the table follows them, and whatever
-    /// shrank or vanished is a closed round trip.
+    /// Broker positions are the truth: see [`Self::sync_positions_in`].
     pub async fn sync_positions(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
         let held = self.broker.positions().await?;
-        let mut events = Vec::new();
         let mut tx = self.store.begin().await?;
-        let ours = positions::all(&mut tx).await?;
+        let events = self.sync_positions_in(&mut tx, &held, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(events)
+    }
+
+    /// The positions table follows the broker's; whatever shrank or vanished
+    /// is a closed round trip (into `trade_history`, and the risk state).
+    async fn sync_positions_in(
+        &mut self,
+        tx: &mut SqliteConnection,
+        held: &[noise_broker::BrokerPosition],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EngineEvent>, EngineError> {
+        let mut events = Vec::new();
+        let ours = positions::all(tx).await?;
         for p in &ours {
             let theirs = held.iter().find(|b| b.symbol == p.symbol);
             let remaining = match theirs {
@@ -421,7 +488,7 @@ impl Engine {
                 realized_pnl: pnl,
                 fees,
             };
-            records::insert_closed_trade(&mut tx, &row).await?;
+            records::insert_closed_trade(tx, &row).await?;
             let trade = ClosedTrade {
                 symbol: p.symbol.clone(),
                 asset_class: instrument.asset_class,
@@ -430,13 +497,13 @@ impl Engine {
                 pnl,
             };
             let risk_events = self.risk.update_on_close(&trade, now, &self.config.risk);
-            audit::append(&mut tx, now, "position_closed", ACTOR, &row).await?;
+            audit::append(tx, now, "position_closed", ACTOR, &row).await?;
             for e in &risk_events {
-                audit::append(&mut tx, now, "risk_event", ACTOR, e).await?;
+                audit::append(tx, now, "risk_event", ACTOR, e).await?;
             }
             events.push(EngineEvent::Closed(Box::new(row)));
         }
-        for b in &held {
+        for b in held {
             let existing = ours.iter().find(|p| p.symbol == b.symbol);
             let same_side = existing.is_some_and(|p| p.quantity.is_sign_positive() == b.quantity.is_sign_positive());
             let row = PositionRow {
@@ -448,15 +515,16 @@ impl Engine {
                 updated_at: now,
             };
             if existing.map(|p| (p.quantity, p.average_price)) != Some((b.quantity, b.average_price)) {
-                audit::append(&mut tx, now, "position_changed", ACTOR, &row).await?;
+                audit::append(tx, now, "position_changed", ACTOR, &row).await?;
+                positions::upsert(tx, &row).await?;
             }
-            positions::upsert(&mut tx, &row).await?;
         }
         for p in ours.iter().filter(|p| !held.iter().any(|b| b.symbol == p.symbol)) {
-            positions::upsert(&mut tx, &PositionRow { quantity: Decimal::ZERO, ..p.clone() }).await?;
+            positions::upsert(tx, &PositionRow { quantity: Decimal::ZERO, ..p.clone() }).await?;
         }
-        risk_state::save(&mut tx, &self.risk, now).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        if !events.is_empty() {
+            risk_state::save(tx, &self.risk, now).await?;
+        }
         Ok(events)
     }
 
@@ -467,11 +535,17 @@ impl Engine {
         let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
         let open = trades::open_orders(&mut conn).await?;
         drop(conn);
-        let (mut never_sent, mut updated) = (Vec::new(), 0usize);
+        let mut answers = Vec::new();
         for row in open {
-            match self.broker.order_status(&row.client_order_id).await? {
+            let state = self.broker.order_status(&row.client_order_id).await?;
+            answers.push((row, state));
+        }
+        let held = self.broker.positions().await?;
+        let (mut never_sent, mut updated) = (Vec::new(), 0usize);
+        let mut tx = self.store.begin().await?;
+        for (row, state) in &answers {
+            match state {
                 None if row.status == OrderStatus::Intent => {
-                    let mut tx = self.store.begin().await?;
                     let why = "never reached the broker (no order with this client order id); not re-sent";
                     trades::update_status(
                         &mut tx,
@@ -493,30 +567,30 @@ impl Engine {
                         &json!({"client_order_id": row.client_order_id, "reason": why}),
                     )
                     .await?;
-                    tx.commit().await.map_err(StoreError::from)?;
-                    never_sent.push(row.client_order_id);
+                    never_sent.push(row.client_order_id.clone());
                 }
                 None => {}
                 Some(state) => {
                     for leg in &state.legs {
-                        self.ensure_leg(&row, leg, now).await?;
-                        self.apply_order_state(leg, now).await?;
+                        self.ensure_leg(&mut tx, row, leg, now).await?;
+                        self.apply_order_state(&mut tx, leg, now).await?;
                     }
-                    if self.apply_order_state(&state, now).await?.is_some() || row.status != state.status {
+                    if self.apply_order_state(&mut tx, state, now).await?.is_some() || row.status != state.status {
                         updated += 1;
                     }
                 }
             }
         }
-        let closed = self.sync_positions(now).await?;
-        let held = self.broker.positions().await?;
+        let closed = self.sync_positions_in(&mut tx, &held, now).await?;
         let report = json!({
             "intents_never_sent": never_sent,
             "orders_updated": updated,
             "round_trips_closed": closed.len(),
             "broker_positions": held,
         });
-        self.audit(now, "reconciliation", report.clone()).await?;
+        audit::append(&mut tx, now, "reconciliation", ACTOR, &report).await?;
+        risk_state::save(&mut tx, &self.risk, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(report)
     }
 
@@ -527,21 +601,16 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<Vec<EngineEvent>, EngineError> {
         let events = self.risk.mark_equity(account.equity, now, &self.config.risk);
-        self.record_risk_events(&events, now).await?;
+        let mut tx = self.store.begin().await?;
+        record_risk_events(&mut tx, &events, now).await?;
+        risk_state::save(&mut tx, &self.risk, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(events.into_iter().map(EngineEvent::Risk).collect())
     }
 
-    async fn record_risk_events(&self, events: &[RiskEvent], now: DateTime<Utc>) -> Result<(), EngineError> {
+    async fn save_risk(&self, events: &[RiskEvent], now: DateTime<Utc>) -> Result<(), EngineError> {
         let mut tx = self.store.begin().await?;
-        for e in events {
-            let kind = match e {
-                RiskEvent::BreakerTripped(_) => "breaker_tripped",
-                RiskEvent::BreakerReset { .. } => "breaker_reset",
-                RiskEvent::StateChanged { .. } => "mode_change",
-                _ => "risk_event",
-            };
-            audit::append(&mut tx, now, kind, ACTOR, e).await?;
-        }
+        record_risk_events(&mut tx, events, now).await?;
         risk_state::save(&mut tx, &self.risk, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
@@ -597,7 +666,7 @@ impl Engine {
     pub async fn daily_reset(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
         let equity = self.broker.account().await?.equity;
         let events = self.risk.daily_reset(equity, now);
-        self.record_risk_events(&events, now).await?;
+        self.save_risk(&events, now).await?;
         self.audit(now, "daily_reset", json!({"equity": equity})).await?;
         Ok(events.into_iter().map(EngineEvent::Risk).collect())
     }
@@ -605,10 +674,45 @@ impl Engine {
     pub async fn weekly_reset(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
         let equity = self.broker.account().await?.equity;
         let events = self.risk.weekly_reset(equity, now);
-        self.record_risk_events(&events, now).await?;
+        self.save_risk(&events, now).await?;
         self.audit(now, "weekly_reset", json!({"equity": equity})).await?;
         Ok(events.into_iter().map(EngineEvent::Risk).collect())
     }
+}
+
+/// Stores an evaluation with its audit event; returns the signal's id.
+async fn record_evaluation(
+    conn: &mut SqliteConnection,
+    evaluation: &Evaluation,
+    now: DateTime<Utc>,
+) -> Result<i64, EngineError> {
+    let id = signals::insert(conn, evaluation).await?;
+    let c = evaluation.candidate();
+    let (event, reason) = match evaluation {
+        Evaluation::Signal(_) => ("signal_generated", None),
+        Evaluation::Rejected(r) => ("signal_rejected", Some(r.reason())),
+    };
+    let details = json!({"signal_id": id, "symbol": c.symbol, "direction": c.direction, "strength": c.strength, "reason": reason});
+    audit::append(conn, now, event, ACTOR, &details).await?;
+    Ok(id)
+}
+
+/// Audits risk transitions (the caller commits, with the state saved).
+async fn record_risk_events(
+    conn: &mut SqliteConnection,
+    events: &[RiskEvent],
+    now: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    for e in events {
+        let kind = match e {
+            RiskEvent::BreakerTripped(_) => "breaker_tripped",
+            RiskEvent::BreakerReset { .. } => "breaker_reset",
+            RiskEvent::StateChanged { .. } => "mode_change",
+            _ => "risk_event",
+        };
+        audit::append(conn, now, kind, ACTOR, e).await?;
+    }
+    Ok(())
 }
 
 fn side_text(side: Side) -> &'static str {

@@ -89,11 +89,7 @@ pub async fn run(
         } else {
             next_tick = Instant::now();
         }
-        for (symbol, bar) in &bars {
-            for id in sim.on_bar(symbol, bar).await? {
-                let _ = id;
-            }
-        }
+        sim.on_bars(&bars).await?;
         let mut events = engine.monitor(close).await?;
         events.extend(engine.on_bars(close, &bars).await?);
         for firing in schedule.firings(last, 16, None) {

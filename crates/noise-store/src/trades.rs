@@ -57,6 +57,35 @@ pub struct OrderRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Writes the intent unless an order with this client order id exists;
+/// returns whether it was written (one statement: the UNIQUE constraint is
+/// the duplicate check).
+pub async fn insert_intent_once(conn: &mut SqliteConnection, order: &NewOrder) -> Result<bool, StoreError> {
+    let now = time(order.created_at);
+    let done = sqlx::query(
+        "INSERT INTO trades (client_order_id, broker, symbol, side, intent, quantity, order_type, limit_price,
+                             stop_loss, take_profit, status, signal_id, risk_decision, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?) ON CONFLICT (client_order_id) DO NOTHING",
+    )
+    .bind(&order.client_order_id)
+    .bind(&order.broker)
+    .bind(&order.symbol)
+    .bind(&order.side)
+    .bind(&order.intent)
+    .bind(order.quantity.to_string())
+    .bind(&order.order_type)
+    .bind(order.limit_price.map(|d| d.to_string()))
+    .bind(order.stop_loss.map(|d| d.to_string()))
+    .bind(order.take_profit.map(|d| d.to_string()))
+    .bind(order.signal_id)
+    .bind(&order.risk_decision)
+    .bind(&now)
+    .bind(&now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Writes the intent (status `intent`); a second intent with the same
 /// client order id is refused by the UNIQUE constraint.
 pub async fn insert_intent(conn: &mut SqliteConnection, order: &NewOrder) -> Result<i64, StoreError> {

@@ -46,6 +46,9 @@ pub struct SimState {
     pub orders: BTreeMap<String, SimOrder>,
     pub next_order: u64,
     pub last_bar_close: Option<DateTime<Utc>>,
+    /// Recent bars per symbol: a cache of market data, not account state, so
+    /// it is not written to the state file (which is rewritten on every change).
+    #[serde(skip)]
     pub bars: BTreeMap<String, VecDeque<Bar>>,
 }
 
@@ -173,6 +176,7 @@ impl SimState {
         }
         let now = bar_close(bar);
         self.last_bar_close = Some(self.last_bar_close.map_or(now, |t| t.max(now)));
+        self.forget_old_orders(now);
         let mut filled = Vec::new();
 
         let due: Vec<String> = self
@@ -205,6 +209,13 @@ impl SimState {
         self.mark(symbol, bar.close);
         filled.extend(self.trigger_legs(instrument, bar, now, config));
         filled
+    }
+
+    /// Finished orders are kept three days (the engine has long reconciled
+    /// them by then), so the state file stays small on long runs.
+    fn forget_old_orders(&mut self, now: DateTime<Utc>) {
+        let horizon = now - chrono::TimeDelta::days(3);
+        self.orders.retain(|_, o| !o.state.status.is_final() || o.state.updated_at >= horizon);
     }
 
     fn mark(&mut self, symbol: &str, price: Decimal) {

@@ -101,6 +101,19 @@ impl SimBroker {
         Ok(filled)
     }
 
+    /// Feeds one minute's bars for every symbol at once: one durable write
+    /// for the minute instead of one per symbol.
+    pub async fn on_bars(&self, bars: &[(String, Bar)]) -> Result<Vec<String>, BrokerError> {
+        let mut state = self.state.lock().await;
+        let mut filled = Vec::new();
+        for (symbol, bar) in bars {
+            let instrument = self.instrument(symbol)?;
+            filled.extend(state.on_bar(&instrument, bar, &self.config));
+        }
+        self.save(&state)?;
+        Ok(filled)
+    }
+
     /// A copy of the whole state (for tests and reconciliation checks).
     pub async fn snapshot(&self) -> SimState {
         self.state.lock().await.clone()
