@@ -42,6 +42,10 @@ enum Command {
         /// Seed of the synthetic market.
         #[arg(long)]
         seed: Option<u64>,
+        /// Replay recorded 1-minute bars instead of the synthetic market (a `symbol`
+        /// column, or one symbol taken from the file name, e.g. spy-1m.csv → SPY).
+        #[arg(long)]
+        replay: Option<PathBuf>,
     },
     /// Compute TA-Lib-exact indicators over a bar CSV and write them as CSV.
     Indicators {
@@ -125,8 +129,8 @@ fn main() -> ExitCode {
                 config: config.as_deref(),
             })
         }
-        Command::Run { config, db, sim_state, speed, start, minutes, seed } => {
-            commands::run::run(&commands::run::Options { config, db, sim_state, speed, start, minutes, seed })
+        Command::Run { config, db, sim_state, speed, start, minutes, seed, replay } => {
+            commands::run::run(&commands::run::Options { config, db, sim_state, speed, start, minutes, seed, replay })
         }
         Command::Migrate { db, config } => commands::migrate::run(db, config.as_deref()),
         Command::Schedule { from, count, job, config } => {

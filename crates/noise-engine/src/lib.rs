@@ -36,7 +36,7 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 
 pub use events::EngineEvent;
-pub use run::{RunOptions, RunSummary, run};
+pub use run::{MarketSource, RunOptions, RunSummary, run};
 
 const ACTOR: &str = "engine";
 

@@ -6,10 +6,49 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use noise_broker::sim::{SimBroker, SyntheticMarket};
+use noise_broker::sim::{ReplayMarket, SimBroker, SyntheticMarket};
 use noise_core::schedule::{Job, Schedule};
 
 use crate::{Engine, EngineError, EngineEvent};
+
+/// Where the bars come from.
+#[derive(Debug, Clone)]
+pub enum MarketSource {
+    /// The built-in synthetic market, from its seed.
+    Synthetic { seed: u64 },
+    /// Recorded bars, replayed once.
+    Replay(ReplayMarket),
+}
+
+enum Market {
+    Synthetic(SyntheticMarket),
+    Replay(ReplayMarket),
+}
+
+impl Market {
+    fn next_minute(&self) -> DateTime<Utc> {
+        match self {
+            Market::Synthetic(m) => m.next_minute(),
+            Market::Replay(m) => m.next_minute(),
+        }
+    }
+    fn advance(&mut self) -> (DateTime<Utc>, Vec<(String, noise_core::market::Bar)>) {
+        match self {
+            Market::Synthetic(m) => m.advance(),
+            Market::Replay(m) => m.advance(),
+        }
+    }
+    /// Whether to pace this minute in real time (the synthetic market skips closed hours at once).
+    fn trading(&self, minute: DateTime<Utc>) -> bool {
+        match self {
+            Market::Synthetic(m) => m.any_open(minute),
+            Market::Replay(_) => true,
+        }
+    }
+    fn finished(&self) -> bool {
+        matches!(self, Market::Replay(m) if m.finished())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -20,7 +59,7 @@ pub struct RunOptions {
     pub start: DateTime<Utc>,
     /// Days of history fed to the indicators before trading starts.
     pub warm_up_days: i64,
-    pub seed: u64,
+    pub source: MarketSource,
     /// Stop after this many simulated minutes (tests and benchmarks).
     pub max_minutes: Option<u64>,
 }
@@ -33,6 +72,21 @@ pub struct RunSummary {
     pub fills: u64,
     pub closed: u64,
     pub last_time: Option<DateTime<Utc>>,
+    /// Wall time of each minute's cycle (broker fills, monitor, signals, jobs), milliseconds.
+    pub cycle_ms: Vec<f64>,
+}
+
+impl RunSummary {
+    /// (median, 99th percentile, max) of the cycle times, milliseconds.
+    pub fn cycle_stats(&self) -> Option<(f64, f64, f64)> {
+        let mut sorted = self.cycle_ms.clone();
+        if sorted.is_empty() {
+            return None;
+        }
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        Some((at(0.5), at(0.99), sorted[sorted.len() - 1]))
+    }
 }
 
 /// Runs until `stop` resolves or `max_minutes` pass; `log` receives each
@@ -47,11 +101,25 @@ pub async fn run(
 ) -> Result<RunSummary, EngineError> {
     let schedule =
         Schedule::new(&engine.config.schedule).map_err(|e| EngineError::Broker(noise_broker::BrokerError::State(e)))?;
-    // The market is rebuilt from its seed; history before the start warms the indicators.
-    let history_start = options.start - TimeDelta::days(options.warm_up_days);
-    let mut market = SyntheticMarket::new(options.seed, instruments, history_start);
-    let resume = sim.snapshot().await.last_bar_close.filter(|t| *t > options.start);
-    let live_from = resume.unwrap_or(options.start);
+    // The synthetic market is rebuilt from its seed, and history before the
+    // start warms the indicators; a replay warms up on its own first bars.
+    let resume_at = sim.snapshot().await.last_bar_close;
+    let (mut market, live_from, resume) = match &options.source {
+        MarketSource::Synthetic { seed } => {
+            let history_start = options.start - TimeDelta::days(options.warm_up_days);
+            let resume = resume_at.filter(|t| *t > options.start);
+            (
+                Market::Synthetic(SyntheticMarket::new(*seed, instruments, history_start)),
+                resume.unwrap_or(options.start),
+                resume,
+            )
+        }
+        MarketSource::Replay(replay) => {
+            let first = replay.first_minute().unwrap_or(options.start);
+            let resume = resume_at.filter(|t| *t > first);
+            (Market::Replay(replay.clone()), resume.unwrap_or(first), resume)
+        }
+    };
     while market.next_minute() < live_from {
         let (_, bars) = market.advance();
         for (symbol, bar) in &bars {
@@ -73,11 +141,11 @@ pub async fn run(
     let pace = if options.speed > 0.0 { Duration::from_secs_f64(60.0 / options.speed) } else { Duration::ZERO };
     let mut next_tick = Instant::now();
     loop {
-        if *stop.borrow() || options.max_minutes.is_some_and(|m| summary.minutes >= m) {
+        if *stop.borrow() || options.max_minutes.is_some_and(|m| summary.minutes >= m) || market.finished() {
             break;
         }
         let minute = market.next_minute();
-        let trading = market.any_open(minute);
+        let trading = market.trading(minute);
         let (close, bars) = market.advance();
         // Pace only the minutes something trades; closed hours pass at once.
         if trading && !pace.is_zero() {
@@ -89,6 +157,7 @@ pub async fn run(
         } else {
             next_tick = Instant::now();
         }
+        let cycle_started = Instant::now();
         sim.on_bars(&bars).await?;
         let mut events = engine.monitor(close).await?;
         events.extend(engine.on_bars(close, &bars).await?);
@@ -104,6 +173,9 @@ pub async fn run(
                 Job::WeeklyReset => engine.weekly_reset(firing.at).await?,
             });
         }
+        if !bars.is_empty() {
+            summary.cycle_ms.push(cycle_started.elapsed().as_secs_f64() * 1000.0);
+        }
         for event in &events {
             match event {
                 EngineEvent::Signal(_) => summary.signals += 1,
@@ -118,6 +190,11 @@ pub async fn run(
         summary.minutes += 1;
         summary.last_time = Some(close);
     }
-    engine.audit(last, "engine_stopped", serde_json::json!({"minutes": summary.minutes})).await?;
+    let timing = summary
+        .cycle_stats()
+        .map(|(p50, p99, max)| serde_json::json!({"median_ms": p50, "p99_ms": p99, "max_ms": max}));
+    engine
+        .audit(last, "engine_stopped", serde_json::json!({"minutes": summary.minutes, "cycle_timing": timing}))
+        .await?;
     Ok(summary)
 }

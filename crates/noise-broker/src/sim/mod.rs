@@ -16,6 +16,7 @@
 
 mod book;
 mod market;
+mod replay;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, OrderReques
 
 pub use book::SimState;
 pub use market::SyntheticMarket;
+pub use replay::ReplayMarket;
 
 /// The simulator's costs and starting balance (`[sim]` in noise.toml).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

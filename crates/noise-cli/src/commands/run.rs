@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use chrono::{DateTime, SecondsFormat, Utc};
 use noise_broker::sim::{SimBroker, SimConfig};
-use noise_engine::{Engine, RunOptions};
+use noise_engine::{Engine, MarketSource, RunOptions};
 use noise_store::Store;
 
 use crate::commands::config;
@@ -21,6 +21,7 @@ pub struct Options {
     pub start: Option<String>,
     pub minutes: Option<u64>,
     pub seed: Option<u64>,
+    pub replay: Option<PathBuf>,
 }
 
 /// The settings in force: flags over the config file over the defaults.
@@ -80,11 +81,15 @@ pub fn run(options: &Options) -> Result<(), Failure> {
                 let _ = stop_tx.send(true);
             }
         });
+        let source = match &options.replay {
+            None => MarketSource::Synthetic { seed: settings.seed },
+            Some(path) => MarketSource::Replay(load_replay(path)?),
+        };
         let run_options = RunOptions {
             speed: settings.speed,
             start: settings.start,
             warm_up_days,
-            seed: settings.seed,
+            source,
             max_minutes: settings.minutes,
         };
         let mut log = |at: DateTime<Utc>, event: &noise_engine::EngineEvent| {
@@ -94,6 +99,9 @@ pub fn run(options: &Options) -> Result<(), Failure> {
             .await
             .map_err(Failure::internal)?;
         store.close().await;
+        if let Some((p50, p99, max)) = summary.cycle_stats() {
+            println!("cycle time per minute: median {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms");
+        }
         println!(
             "stopped after {} simulated minutes (to {}): {} signals, {} orders, {} fills, {} round trips closed",
             summary.minutes,
@@ -105,6 +113,22 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         );
         Ok(())
     })
+}
+
+/// Bars to replay, grouped by symbol (a `symbol` column, or one symbol named by the file).
+fn load_replay(path: &std::path::Path) -> Result<noise_broker::sim::ReplayMarket, Failure> {
+    let data = crate::files::read_input(path)?;
+    let default_symbol = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .map_or("UNKNOWN".to_string(), |s| s.split(['-', '_', '.']).next().unwrap_or(s).to_ascii_uppercase());
+    let groups = noise_core::market::parse_bars_by_symbol(&path.display().to_string(), &data, &default_symbol)
+        .map_err(Failure::bad_input)?;
+    let market = noise_broker::sim::ReplayMarket::new(groups);
+    if market.is_empty() {
+        return Err(Failure::bad_input(anyhow!("{}: no bars to replay", path.display())));
+    }
+    Ok(market)
 }
 
 fn print_banner(settings: &Settings, config: &noise_core::config::NoiseConfig, source: Option<&std::path::Path>) {
