@@ -38,10 +38,23 @@ pub struct BrokerPosition {
     pub market_price: Decimal,
 }
 
-/// An order to send. Only [`OrderRequest::from_approval`] makes one (no
+/// How an order executes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "price", rename_all = "snake_case")]
+pub enum OrderKind {
+    /// At the next price available.
+    Market,
+    /// At this price or better.
+    Limit(Decimal),
+    /// Becomes a market order once the price trades through this level.
+    Stop(Decimal),
+}
+
+/// An order to send. Only the `from_approval` constructors make one (no
 /// public constructor, no `Deserialize`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrderRequest {
+    kind: OrderKind,
     client_order_id: String,
     symbol: String,
     side: Side,
@@ -55,7 +68,13 @@ impl OrderRequest {
     /// A market order for what the risk manager approved, under the client
     /// order id the engine has already stored (write-ahead).
     pub fn from_approval(approval: &Approval, client_order_id: impl Into<String>) -> Self {
+        Self::from_approval_as(approval, client_order_id, OrderKind::Market)
+    }
+
+    /// A limit or stop order for what the risk manager approved.
+    pub fn from_approval_as(approval: &Approval, client_order_id: impl Into<String>, kind: OrderKind) -> Self {
         Self {
+            kind,
             client_order_id: client_order_id.into(),
             symbol: approval.symbol().to_string(),
             side: approval.side(),
@@ -64,6 +83,9 @@ impl OrderRequest {
             stop_loss: approval.stop_loss(),
             take_profit: approval.take_profit(),
         }
+    }
+    pub fn kind(&self) -> OrderKind {
+        self.kind
     }
     pub fn client_order_id(&self) -> &str {
         &self.client_order_id

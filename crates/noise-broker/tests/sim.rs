@@ -142,3 +142,32 @@ async fn futures_pnl_uses_the_point_value_and_the_state_survives_a_restart() {
     assert_eq!(account.equity, account.cash + dec!(9.75) * dec!(2) * q);
     assert!(sim.order_status("never-sent").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn limit_and_stop_orders_fill_when_a_bar_trades_through() {
+    use noise_broker::OrderKind;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = broker(&dir);
+    let (approval, at) = approval("SPY", "spy-1m.csv", Direction::Long);
+    let e = approval.entry();
+    sim.on_bar("SPY", &bar(at - TimeDelta::minutes(1), e, e, e, e)).await.unwrap();
+    let limit = OrderRequest::from_approval_as(&approval, "lim", OrderKind::Limit(e - dec!(0.50)));
+    let stop = OrderRequest::from_approval_as(&approval, "stp", OrderKind::Stop(e + dec!(0.50)));
+    sim.place_order(&limit).await.unwrap();
+    sim.place_order(&stop).await.unwrap();
+    // A bar that trades through neither level: both rest.
+    assert!(sim.on_bar("SPY", &bar(at, e, e + dec!(0.2), e - dec!(0.2), e)).await.unwrap().is_empty());
+    assert_eq!(sim.order_status("lim").await.unwrap().unwrap().status, OrderStatus::Submitted);
+    // Down through the limit: it fills at the limit (the open was above it).
+    let filled = sim
+        .on_bar("SPY", &bar(at + TimeDelta::minutes(1), e, e + dec!(0.1), e - dec!(0.6), e - dec!(0.4)))
+        .await
+        .unwrap();
+    assert!(filled.contains(&"lim".to_string()) && !filled.contains(&"stp".to_string()), "{filled:?}");
+    assert_eq!(sim.order_status("lim").await.unwrap().unwrap().average_fill_price, Some(e - dec!(0.50)));
+    // A gap up through the stop: it fills at the open, which is worse than the level, plus a tick.
+    sim.on_bar("SPY", &bar(at + TimeDelta::minutes(2), e + dec!(0.8), e + dec!(0.9), e + dec!(0.7), e + dec!(0.8)))
+        .await
+        .unwrap();
+    assert_eq!(sim.order_status("stp").await.unwrap().unwrap().average_fill_price, Some(e + dec!(0.81)));
+}

@@ -36,6 +36,13 @@ pub struct SimOrder {
     pub take_profit: Option<Decimal>,
     pub trigger: Option<Decimal>,
     pub parent: Option<String>,
+    /// Market, limit or stop (entries and exits the engine sends).
+    #[serde(default = "market")]
+    pub kind: crate::OrderKind,
+}
+
+fn market() -> crate::OrderKind {
+    crate::OrderKind::Market
 }
 
 /// Everything the simulated broker remembers (serialised to its file).
@@ -103,6 +110,7 @@ impl SimState {
                 take_profit: request.take_profit(),
                 trigger: None,
                 parent: None,
+                kind: request.kind(),
             },
         );
         state
@@ -193,11 +201,20 @@ impl SimState {
         for id in due {
             let order = &self.orders[&id];
             let slip = instrument.tick_size * Decimal::from(config.slippage_ticks);
-            let price = match order.state.side {
-                Side::Buy => bar.open + slip,
-                Side::Sell => (bar.open - slip).max(instrument.tick_size),
+            let side = order.state.side;
+            // Market: the open, slipped. Limit: the level or better, once traded
+            // through. Stop: triggered when traded through, then filled like a
+            // market order at the worse of the open and the level, slipped.
+            let price = match (order.kind, side) {
+                (crate::OrderKind::Market, Side::Buy) => Some(bar.open + slip),
+                (crate::OrderKind::Market, Side::Sell) => Some(bar.open - slip),
+                (crate::OrderKind::Limit(p), Side::Buy) => (bar.low <= p).then(|| bar.open.min(p)),
+                (crate::OrderKind::Limit(p), Side::Sell) => (bar.high >= p).then(|| bar.open.max(p)),
+                (crate::OrderKind::Stop(p), Side::Buy) => (bar.high >= p).then(|| bar.open.max(p) + slip),
+                (crate::OrderKind::Stop(p), Side::Sell) => (bar.low <= p).then(|| bar.open.min(p) - slip),
             };
-            let price = instrument.round_to_tick(price, TickRounding::Nearest);
+            let Some(price) = price else { continue }; // resting: good until cancelled
+            let price = instrument.round_to_tick(price.max(instrument.tick_size), TickRounding::Nearest);
             let (side, qty) = (order.state.side, order.state.quantity);
             let (stop, target) = (order.stop_loss, order.take_profit);
             self.fill(instrument, &id, side, qty, price, now, config);
@@ -265,6 +282,7 @@ impl SimState {
                     take_profit: None,
                     trigger: Some(trigger),
                     parent: Some(parent.to_string()),
+                    kind: crate::OrderKind::Market,
                 },
             );
         }

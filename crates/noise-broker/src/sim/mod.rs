@@ -9,6 +9,10 @@
 //! - A market order fills at the open of the first bar that opens at or
 //!   after it was placed (the next bar), moved `slippage_ticks` against the
 //!   order, plus commission (per share for equities, per contract for futures).
+//! - A limit order fills, from that bar on, once a bar trades through its
+//!   price, at that price or the bar's open if better; a stop order triggers
+//!   when a bar trades through its level and fills at the worse of the level
+//!   and the open, slipped. Both rest until filled or cancelled.
 //! - Bracket exits (stop loss, take profit) of a filled entry are honoured
 //!   intrabar from the bar the entry filled in. When one bar touches both,
 //!   the stop is taken first (the conservative assumption); a bar that opens
