@@ -48,6 +48,8 @@ pub enum EngineError {
     Broker(#[from] BrokerError),
     #[error(transparent)]
     Signal(#[from] SignalError),
+    #[error("schedule: {0}")]
+    Schedule(String),
 }
 
 /// The last fill seen per symbol: what a closing round trip exits at.
