@@ -7,6 +7,7 @@ pub mod config;
 pub mod indicators;
 pub mod instrument;
 pub mod market;
+pub mod metrics;
 pub mod num;
 pub mod order;
 pub mod risk;

@@ -1,0 +1,238 @@
+//! Performance metrics of an equity curve and its closed trades.
+//!
+//! Definitions (all documented here so a number can be checked by hand):
+//! - **total return** = last equity / first equity − 1.
+//! - **CAGR** = (last / first)^(1 / years) − 1, years = elapsed time / 365.25 days.
+//! - per-period returns rᵢ = eᵢ / eᵢ₋₁ − 1 between consecutive equity points;
+//!   the risk-free rate per period is (1 + rf)^(1 / periods_per_year) − 1.
+//! - **Sharpe** = mean(rᵢ − rf) / stdev(rᵢ) × √periods_per_year, with the
+//!   sample standard deviation (n − 1); undefined when it is 0.
+//! - **Sortino** = mean(rᵢ − rf) / downside deviation × √periods_per_year, the
+//!   downside deviation being √(mean over all periods of min(0, rᵢ − rf)²).
+//! - **max drawdown** = the largest (peak − equity) / peak; its **duration** is
+//!   the longest time from a peak to the first point back at or above it (or
+//!   to the end, when it never recovers).
+//! - **win rate** = winning trades / trades (a zero P&L is not a win);
+//!   **profit factor** = gross profit / gross loss (undefined without losses);
+//!   **expectancy** = mean P&L per trade; **average trade duration** = mean of
+//!   exit − entry; **exposure** = the share of the curve's time with at least
+//!   one position open (overlapping trades counted once).
+//!
+//! `periods_per_year` comes from the bar frequency: [`periods_per_year`].
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::calendar::Venue;
+use crate::market::Timeframe;
+
+/// A closed trade as the metrics need it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TradeOutcome {
+    pub entry: DateTime<Utc>,
+    pub exit: DateTime<Utc>,
+    pub pnl: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PerformanceMetrics {
+    pub total_return: f64,
+    pub cagr: Option<f64>,
+    pub sharpe: Option<f64>,
+    pub sortino: Option<f64>,
+    pub max_drawdown: f64,
+    /// Seconds.
+    pub max_drawdown_duration: i64,
+    pub trades: usize,
+    pub win_rate: Option<f64>,
+    pub profit_factor: Option<f64>,
+    pub expectancy: Option<f64>,
+    /// Seconds.
+    pub average_trade_duration: Option<i64>,
+    /// Share of the time with a position open, in [0, 1].
+    pub exposure: f64,
+}
+
+/// Bars per year for annualising: 252 trading days of the venue's session
+/// length (390 minutes for US equities, 1,380 for CME Globex), per bar.
+pub fn periods_per_year(timeframe: Timeframe, venue: Venue) -> f64 {
+    let minutes_per_day = match venue {
+        Venue::UsEquities => 390.0,
+        Venue::CmeGlobex => 1380.0,
+    };
+    let per_day = match timeframe {
+        Timeframe::D1 => 1.0,
+        tf => minutes_per_day / (tf.seconds() as f64 / 60.0),
+    };
+    252.0 * per_day
+}
+
+/// Computes every metric. `equity` is in time order; `risk_free` is annual.
+pub fn compute(
+    equity: &[(DateTime<Utc>, f64)],
+    trades: &[TradeOutcome],
+    periods_per_year: f64,
+    risk_free: f64,
+) -> PerformanceMetrics {
+    // An empty curve has a single "point" at zero: every ratio comes out undefined.
+    let (first, last) = equity
+        .first()
+        .zip(equity.last())
+        .map_or(((DateTime::UNIX_EPOCH, 0.0), (DateTime::UNIX_EPOCH, 0.0)), |(f, l)| (*f, *l));
+    let total_return = if first.1 > 0.0 { last.1 / first.1 - 1.0 } else { 0.0 };
+    let years = (last.0 - first.0).num_seconds() as f64 / (365.25 * 86_400.0);
+    let cagr = (years > 0.0 && first.1 > 0.0 && last.1 > 0.0).then(|| (last.1 / first.1).powf(1.0 / years) - 1.0);
+
+    let returns: Vec<f64> = equity.windows(2).filter(|w| w[0].1 > 0.0).map(|w| w[1].1 / w[0].1 - 1.0).collect();
+    let rf = (1.0 + risk_free).powf(1.0 / periods_per_year) - 1.0;
+    let excess: Vec<f64> = returns.iter().map(|r| r - rf).collect();
+    let n = excess.len() as f64;
+    let mean = if n > 0.0 { excess.iter().sum::<f64>() / n } else { 0.0 };
+    let annual = periods_per_year.sqrt();
+    let sharpe = (n > 1.0)
+        .then(|| {
+            (returns.iter().map(|r| (r - returns.iter().sum::<f64>() / n).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        })
+        .filter(|sd| *sd > 0.0)
+        .map(|sd| mean / sd * annual);
+    let downside = (n > 0.0).then(|| (excess.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n).sqrt());
+    let sortino = downside.filter(|d| *d > 0.0).map(|d| mean / d * annual);
+
+    let (max_drawdown, max_drawdown_duration) = drawdown(equity);
+
+    let wins: Vec<f64> = trades.iter().map(|t| t.pnl).filter(|p| *p > 0.0).collect();
+    let losses: Vec<f64> = trades.iter().map(|t| t.pnl).filter(|p| *p < 0.0).collect();
+    let count = trades.len();
+    let gross_loss: f64 = -losses.iter().sum::<f64>();
+    PerformanceMetrics {
+        total_return,
+        cagr,
+        sharpe,
+        sortino,
+        max_drawdown,
+        max_drawdown_duration: max_drawdown_duration.num_seconds(),
+        trades: count,
+        win_rate: (count > 0).then(|| wins.len() as f64 / count as f64),
+        profit_factor: (gross_loss > 0.0).then(|| wins.iter().sum::<f64>() / gross_loss),
+        expectancy: (count > 0).then(|| trades.iter().map(|t| t.pnl).sum::<f64>() / count as f64),
+        average_trade_duration: (count > 0)
+            .then(|| trades.iter().map(|t| (t.exit - t.entry).num_seconds()).sum::<i64>() / count as i64),
+        exposure: exposure(trades, first.0, last.0),
+    }
+}
+
+/// The deepest drawdown and the longest time under a previous peak.
+fn drawdown(equity: &[(DateTime<Utc>, f64)]) -> (f64, TimeDelta) {
+    let (mut deepest, mut longest) = (0.0f64, TimeDelta::zero());
+    let Some(&(mut peak_time, mut peak)) = equity.first() else { return (0.0, TimeDelta::zero()) };
+    for &(t, e) in equity {
+        if e >= peak {
+            longest = longest.max(t - peak_time);
+            peak = e;
+            peak_time = t;
+        } else if peak > 0.0 {
+            deepest = deepest.max((peak - e) / peak);
+        }
+    }
+    if let Some(&(end, e)) = equity.last()
+        && e < peak
+    {
+        longest = longest.max(end - peak_time);
+    }
+    (deepest, longest)
+}
+
+/// Share of [start, end] covered by at least one open trade.
+fn exposure(trades: &[TradeOutcome], start: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
+    let total = (end - start).num_seconds();
+    if total <= 0 {
+        return 0.0;
+    }
+    type Span = (DateTime<Utc>, DateTime<Utc>);
+    let mut spans: Vec<Span> =
+        trades.iter().map(|t| (t.entry.max(start), t.exit.min(end))).filter(|(a, b)| a < b).collect();
+    spans.sort();
+    let (mut covered, mut current): (i64, Option<Span>) = (0, None);
+    for (a, b) in spans {
+        current = match current {
+            Some((ca, cb)) if a <= cb => Some((ca, cb.max(b))),
+            Some((ca, cb)) => {
+                covered += (cb - ca).num_seconds();
+                Some((a, b))
+            }
+            None => Some((a, b)),
+        };
+    }
+    if let Some((a, b)) = current {
+        covered += (b - a).num_seconds();
+    }
+    covered as f64 / total as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn day(d: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::days(d)
+    }
+
+    #[test]
+    fn hand_computed_curve() {
+        // 100 → 110 → 99 → 121: returns +10 %, −10 %, +22.2…%.
+        let equity = [(day(0), 100.0), (day(1), 110.0), (day(2), 99.0), (day(3), 121.0)];
+        let m = compute(&equity, &[], 252.0, 0.0);
+        assert!((m.total_return - 0.21).abs() < 1e-12);
+        let r = [0.1, -0.1, 121.0 / 99.0 - 1.0];
+        let mean = r.iter().sum::<f64>() / 3.0;
+        let sd = (r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+        assert!((m.sharpe.unwrap() - mean / sd * 252f64.sqrt()).abs() < 1e-12);
+        let downside = (0.01f64 / 3.0).sqrt(); // only −10 % counts: √(0.01 / 3)
+        assert!((m.sortino.unwrap() - mean / downside * 252f64.sqrt()).abs() < 1e-12);
+        // Peak 110 on day 1, down to 99 (−10 %), back above on day 3: two days under water.
+        assert!((m.max_drawdown - 0.1).abs() < 1e-12);
+        assert_eq!(m.max_drawdown_duration, 2 * 86_400);
+        // Three days of a year: (1.21)^(365.25 / 3) − 1.
+        assert!((m.cagr.unwrap() - (1.21f64.powf(365.25 / 3.0) - 1.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn risk_free_rate_lowers_sharpe() {
+        let equity = [(day(0), 100.0), (day(1), 101.0), (day(2), 101.5), (day(3), 103.0)];
+        let free = compute(&equity, &[], 252.0, 0.0).sharpe.unwrap();
+        let with_rf = compute(&equity, &[], 252.0, 0.05).sharpe.unwrap();
+        assert!(with_rf < free);
+    }
+
+    #[test]
+    fn hand_computed_trades() {
+        let t = |entry: i64, exit: i64, pnl: f64| TradeOutcome { entry: day(entry), exit: day(exit), pnl };
+        let trades = [t(0, 2, 300.0), t(1, 3, -100.0), t(5, 6, -100.0), t(8, 10, 0.0)];
+        let equity = [(day(0), 1000.0), (day(10), 1100.0)];
+        let m = compute(&equity, &trades, 252.0, 0.0);
+        assert_eq!(m.trades, 4);
+        assert_eq!(m.win_rate, Some(0.25));
+        assert_eq!(m.profit_factor, Some(1.5)); // 300 / 200
+        assert_eq!(m.expectancy, Some(25.0)); // 100 / 4
+        assert_eq!(m.average_trade_duration, Some((2 + 2 + 1 + 2) * 86_400 / 4));
+        // Open days: [0, 3] (the first two overlap), [5, 6], [8, 10]: 6 of 10.
+        assert!((m.exposure - 0.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn degenerate_inputs_give_no_numbers_not_nan() {
+        let m = compute(&[], &[], 252.0, 0.0);
+        assert_eq!((m.sharpe, m.sortino, m.cagr, m.win_rate, m.profit_factor), (None, None, None, None, None));
+        let flat = [(day(0), 100.0), (day(1), 100.0), (day(2), 100.0)];
+        let m = compute(&flat, &[], 252.0, 0.0);
+        assert_eq!((m.sharpe, m.sortino, m.max_drawdown), (None, None, 0.0));
+    }
+
+    #[test]
+    fn annualisation_follows_the_bar_frequency() {
+        assert_eq!(periods_per_year(Timeframe::M1, Venue::UsEquities), 252.0 * 390.0);
+        assert_eq!(periods_per_year(Timeframe::M5, Venue::CmeGlobex), 252.0 * 276.0);
+        assert_eq!(periods_per_year(Timeframe::D1, Venue::UsEquities), 252.0);
+    }
+}
