@@ -41,10 +41,11 @@ impl fmt::Display for EngineEvent {
                 }
                 Verdict::Reduce { reasons } => write!(
                     f,
-                    "RISK     {} REDUCE {} → {} ({reasons:?})",
+                    "RISK     {} REDUCE {} → {} ({})",
                     d.symbol,
                     d.requested.unwrap_or_default(),
-                    d.approval().map_or(Decimal::ZERO, |a| a.quantity())
+                    d.approval().map_or(Decimal::ZERO, |a| a.quantity()),
+                    reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
                 ),
                 Verdict::Block { reason } => write!(f, "RISK     {} BLOCK: {reason}", d.symbol),
             },

@@ -104,13 +104,33 @@ impl fmt::Display for DenialReason {
                 write!(f, "risk budget {risk_budget} buys less than one unit at {risk_per_unit} risk per unit")
             }
             Self::MaxOpenPositions { open, limit } => write!(f, "{open} positions open, the limit is {limit}"),
-            Self::CapFull { cap, room } => write!(f, "{cap:?} exposure cap has room {room}, less than one unit"),
+            Self::CapFull { cap, room } => write!(f, "the {cap} has room for {}, less than one unit", room.round_dp(2)),
             Self::PatternDayTrader { day_trades, limit } => {
                 write!(f, "{day_trades} day trades in five business days: another would exceed {limit} (PDT)")
             }
             Self::NoBuyingPower { needed_per_unit, available } => {
                 write!(f, "one unit needs {needed_per_unit}, only {available} available")
             }
+        }
+    }
+}
+
+impl fmt::Display for Cap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cap::Symbol => f.write_str("symbol exposure cap"),
+            Cap::Group(group) => write!(f, "{group} group exposure cap"),
+            Cap::Gross => f.write_str("gross exposure cap"),
+        }
+    }
+}
+
+impl fmt::Display for ReduceReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReduceReason::Cap(cap) => cap.fmt(f),
+            ReduceReason::BuyingPower => f.write_str("buying power"),
+            ReduceReason::Margin => f.write_str("available margin"),
         }
     }
 }
