@@ -107,14 +107,12 @@ impl Indicator<f64> for BollingerBands {
         if !self.window.is_full() {
             return None;
         }
-        if self.since_pivot >= self.period {
-            self.repivot(x);
-        }
         let middle = self.total * self.inverse_period;
         let mut variance = self.variance();
-        // A large deviation just left and the sum cancelled down to a residue
-        // of it (a window turned flat right after a jump): recompute exactly.
-        if variance * (self.period as f64) <= 1e-6 * (e * e) {
+        // Once a window (bounds accumulated rounding), or when a large deviation
+        // just left and the sum cancelled down to a residue of it (a window
+        // turned flat right after a jump): re-anchor and recompute exactly.
+        if self.since_pivot >= self.period || variance * (self.period as f64) <= 1e-6 * (e * e) {
             self.repivot(x);
             variance = self.variance();
         }
