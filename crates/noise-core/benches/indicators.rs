@@ -105,7 +105,28 @@ price_bench!(sma_20, Sma::new(20).unwrap());
 price_bench!(ema_20, Ema::new(20).unwrap());
 price_bench!(rsi_14, Rsi::new(14).unwrap());
 price_bench!(macd_12_26_9, Macd::new(12, 26, 9).unwrap());
-price_bench!(bbands_20_2, BollingerBands::new(20, 2.0).unwrap());
+mod bbands_20_2 {
+    use super::*;
+
+    #[divan::bench(sample_count = 15, sample_size = 4)]
+    fn streaming(bencher: Bencher) {
+        let xs = closes();
+        bencher.bench_local(|| {
+            let mut ind = BollingerBands::new(20, 2.0).unwrap();
+            for &x in &xs {
+                black_box(ind.update(black_box(x)));
+            }
+        });
+    }
+
+    /// Bollinger's own slice batch (`BollingerBands::series_of`), bit-identical to streaming.
+    #[divan::bench(sample_count = 15, sample_size = 4)]
+    fn batch(bencher: Bencher) {
+        let xs = closes();
+        let bb = BollingerBands::new(20, 2.0).unwrap();
+        bencher.bench_local(|| drop(black_box(bb.series_of(&xs))));
+    }
+}
 bar_bench!(atr_14, Atr::new(14).unwrap());
 bar_bench!(adx_14, Adx::new(14).unwrap());
 bar_bench!(plus_minus_di_14, Dmi::new(14).unwrap());

@@ -227,6 +227,14 @@ fn dense_series_equals_batch() {
     check(Rsi::new(14).unwrap(), &closes);
     check(Macd::new(12, 26, 9).unwrap(), &closes);
     check(BollingerBands::new(20, 2.0).unwrap(), &closes);
+    // Bollinger's slice batch equals its streaming path bit for bit.
+    for name in SERIES {
+        let prices: Vec<f64> = candles(name).iter().map(|c| c.close).collect();
+        for (period, deviations) in [(20, 2.0), (10, 1.5), (2, 1.0)] {
+            let bb = BollingerBands::new(period, deviations).unwrap();
+            assert_eq!(bb.series_of(&prices), series(bb.clone(), prices.iter().copied()), "{name} {period}");
+        }
+    }
     check(Atr::new(14).unwrap(), &refs);
     check(Adx::new(14).unwrap(), &refs);
     check(Dmi::new(14).unwrap(), &refs);

@@ -53,6 +53,13 @@ impl Ring {
         self.len
     }
 
+    /// The values from oldest to newest.
+    pub fn iter_oldest_first(&self) -> impl Iterator<Item = f64> + '_ {
+        let (newer, older) =
+            if self.is_full() { self.values.split_at(self.next) } else { (&self.values[..self.len], &[][..]) };
+        older.iter().chain(newer).copied()
+    }
+
     pub fn as_slice(&self) -> &[f64] {
         &self.values[..self.len]
     }
