@@ -33,12 +33,6 @@ impl Ring {
         evicted
     }
 
-    /// The oldest value held (valid once at least one value was pushed).
-    #[inline]
-    pub fn oldest(&self) -> f64 {
-        if self.is_full() { self.values[self.next] } else { self.values[0] }
-    }
-
     #[inline]
     pub fn is_full(&self) -> bool {
         self.len == self.values.len()
