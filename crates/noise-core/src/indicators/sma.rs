@@ -29,7 +29,7 @@ impl Indicator<f64> for Sma {
     fn update(&mut self, x: f64) -> Option<f64> {
         let evicted = self.window.push_evicting(x).unwrap_or(0.0);
         self.total += x - evicted;
-        self.window.is_full().then(|| self.total * self.inverse_period)
+        self.window.is_full().then_some(self.total * self.inverse_period)
     }
 
     fn lookback(&self) -> usize {
