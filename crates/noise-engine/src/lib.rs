@@ -159,21 +159,17 @@ impl Engine {
         record_risk_events(&mut tx, &risk_events, now).await?;
         out.extend(risk_events.into_iter().map(EngineEvent::Risk));
         for evaluation in &evaluations {
-            let signal_id = record_evaluation(&mut tx, evaluation, now).await?;
+            // The `signals_audit` trigger writes signal_generated / signal_rejected.
+            let signal_id = signals::insert(&mut tx, evaluation).await?;
             let Evaluation::Signal(signal) = evaluation else { continue };
             out.push(EngineEvent::Signal(Box::new(signal.clone())));
             let Some(instrument) = self.instruments.get(&signal.symbol).cloned() else { continue };
             let decision =
                 risk::evaluate(signal, &snapshot, &positions, &self.risk, &instrument, now, &self.config.risk);
-            let decision_json = serde_json::to_value(&decision).unwrap_or_default();
-            audit::append(
-                &mut tx,
-                now,
-                "risk_decision",
-                ACTOR,
-                &json!({"signal_id": signal_id, "decision": decision_json}),
-            )
-            .await?;
+            // Serialized once: the audit event and the order row carry the same text.
+            let decision_json = serde_json::to_string(&decision).unwrap_or_default();
+            let details = format!("{{\"signal_id\":{signal_id},\"decision\":{decision_json}}}");
+            audit::append_json(&mut tx, now, "risk_decision", ACTOR, &details).await?;
             out.push(EngineEvent::Decision(Box::new(decision.clone())));
             let Some(approval) = decision.approval() else { continue };
             let client_order_id = format!("noise-{}-{}", now.format("%Y%m%d%H%M"), signal.symbol);
@@ -189,13 +185,13 @@ impl Engine {
                 stop_loss: approval.stop_loss(),
                 take_profit: approval.take_profit(),
                 signal_id: Some(signal_id),
-                risk_decision: Some(decision_json.to_string()),
+                risk_decision: Some(decision_json),
                 created_at: now,
             };
+            // The order_intent audit event comes from the database's trigger.
             if !trades::insert_intent_once(&mut tx, &order).await? {
                 continue; // this bar was already acted on (a restart re-processed it): never a second order
             }
-            audit::append(&mut tx, now, "order_intent", ACTOR, &order).await?;
             // Later decisions in this cycle see this order's exposure and cost.
             if approval.intent() == risk::Intent::Entry {
                 let signed = if approval.side() == Side::Buy { approval.quantity() } else { -approval.quantity() };
@@ -349,13 +345,7 @@ impl Engine {
             now,
         )
         .await?;
-        let event = match state.status {
-            OrderStatus::Filled | OrderStatus::PartiallyFilled => "order_filled",
-            OrderStatus::Cancelled | OrderStatus::Expired => "order_cancelled",
-            OrderStatus::Rejected => "order_rejected",
-            OrderStatus::Submitted | OrderStatus::Intent => "order_placed",
-        };
-        audit::append(conn, now, event, ACTOR, state).await?;
+        // The `trades_audit_update` trigger records the change in the audit log.
         if state.filled_quantity > row.filled_quantity
             && let Some(price) = state.average_fill_price
         {
@@ -398,8 +388,8 @@ impl Engine {
             risk_decision: None,
             created_at: now,
         };
+        // The `trades_audit_insert` trigger records it as a `bracket_leg` event.
         trades::insert_intent(conn, &order).await?;
-        audit::append(conn, now, "bracket_leg", ACTOR, &order).await?;
         Ok(())
     }
 
@@ -561,14 +551,6 @@ impl Engine {
                         now,
                     )
                     .await?;
-                    audit::append(
-                        &mut tx,
-                        now,
-                        "order_cancelled",
-                        ACTOR,
-                        &json!({"client_order_id": row.client_order_id, "reason": why}),
-                    )
-                    .await?;
                     never_sent.push(row.client_order_id.clone());
                 }
                 None => {}
@@ -683,22 +665,6 @@ impl Engine {
 }
 
 /// Stores an evaluation with its audit event; returns the signal's id.
-async fn record_evaluation(
-    conn: &mut SqliteConnection,
-    evaluation: &Evaluation,
-    now: DateTime<Utc>,
-) -> Result<i64, EngineError> {
-    let id = signals::insert(conn, evaluation).await?;
-    let c = evaluation.candidate();
-    let (event, reason) = match evaluation {
-        Evaluation::Signal(_) => ("signal_generated", None),
-        Evaluation::Rejected(r) => ("signal_rejected", Some(r.reason())),
-    };
-    let details = json!({"signal_id": id, "symbol": c.symbol, "direction": c.direction, "strength": c.strength, "reason": reason});
-    audit::append(conn, now, event, ACTOR, &details).await?;
-    Ok(id)
-}
-
 /// Audits risk transitions (the caller commits, with the state saved).
 async fn record_risk_events(
     conn: &mut SqliteConnection,

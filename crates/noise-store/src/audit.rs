@@ -37,6 +37,25 @@ pub async fn append(
     Ok(id)
 }
 
+/// Appends an event whose details are already JSON text (serialized once by
+/// a caller that also stores them elsewhere).
+pub async fn append_json(
+    conn: &mut SqliteConnection,
+    at: DateTime<Utc>,
+    event_type: &str,
+    actor: &str,
+    details_json: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO audit_log (time, event_type, actor, details) VALUES (?, ?, ?, ?)")
+        .bind(time(at))
+        .bind(event_type)
+        .bind(actor)
+        .bind(details_json)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The most recent events first, optionally of one type.
 pub async fn recent(
     conn: &mut SqliteConnection,

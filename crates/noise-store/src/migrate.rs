@@ -13,8 +13,10 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Never edit one that has shipped: add another.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "initial", sql: include_str!("../migrations/0001_initial.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "initial", sql: include_str!("../migrations/0001_initial.sql") },
+    Migration { version: 2, name: "audit_triggers", sql: include_str!("../migrations/0002_audit_triggers.sql") },
+];
 
 /// FNV-1a of the text: enough to notice an edited migration.
 fn checksum(sql: &str) -> String {

@@ -41,7 +41,7 @@ async fn migrations_are_applied_once_recorded_and_wal_is_on() {
     assert_eq!(mode, "wal");
     let recorded: Vec<(i64, String)> =
         sqlx::query_as("SELECT version, name FROM migrations").fetch_all(store.pool()).await.unwrap();
-    assert_eq!(recorded, vec![(1, "initial".to_string())]);
+    assert_eq!(recorded, vec![(1, "initial".to_string()), (2, "audit_triggers".to_string())]);
 }
 
 #[tokio::test]
@@ -82,11 +82,10 @@ async fn an_intent_and_its_audit_event_commit_together_or_not_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
 
-    // Rolled back: neither the order nor the event remains.
+    // Rolled back: neither the order nor the event the trigger wrote remains.
     {
         let mut tx = store.begin().await.unwrap();
         trades::insert_intent(&mut tx, &order("c-1")).await.unwrap();
-        audit::append(&mut tx, at(1), "order_intent", "engine", &serde_json::json!({"coid": "c-1"})).await.unwrap();
         drop(tx);
     }
     let mut conn = store.pool().acquire().await.unwrap();
@@ -94,20 +93,60 @@ async fn an_intent_and_its_audit_event_commit_together_or_not_at_all() {
     assert!(audit::recent(&mut conn, None, 10).await.unwrap().is_empty());
     drop(conn);
 
-    // Committed: both.
+    // Committed: both, the event written by the database itself.
     let mut tx = store.begin().await.unwrap();
     trades::insert_intent(&mut tx, &order("c-1")).await.unwrap();
-    audit::append(&mut tx, at(1), "order_intent", "engine", &serde_json::json!({"coid": "c-1"})).await.unwrap();
     tx.commit().await.unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
     let row = trades::by_client_order_id(&mut conn, "c-1").await.unwrap().unwrap();
     assert_eq!(row.status, OrderStatus::Intent);
     assert_eq!(row.quantity, Decimal::from(83));
     assert_eq!(row.stop_loss, Some("598.17".parse().unwrap()));
-    assert_eq!(audit::recent(&mut conn, None, 10).await.unwrap().len(), 1);
+    let events = audit::recent(&mut conn, None, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "order_intent");
+    assert_eq!(events[0].details["client_order_id"], "c-1");
+    assert_eq!(events[0].details["quantity"], "83");
 
     // The same client order id can never be written twice.
     assert!(trades::insert_intent(&mut conn, &order("c-1")).await.is_err());
+}
+
+#[tokio::test]
+async fn every_order_status_change_is_audited_once_and_no_op_updates_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    trades::insert_intent(&mut conn, &order("c-2")).await.unwrap();
+    let mut leg = order("c-2-sl");
+    leg.risk_decision = None;
+    trades::insert_intent(&mut conn, &leg).await.unwrap();
+    let zero = Decimal::ZERO;
+    let price = Some("600.01".parse().unwrap());
+    let steps = [
+        (OrderStatus::Submitted, zero, None),
+        (OrderStatus::Submitted, zero, None), // unchanged: no event
+        (OrderStatus::PartiallyFilled, Decimal::from(40), price),
+        (OrderStatus::Filled, Decimal::from(83), price),
+    ];
+    for (status, filled, fill_price) in steps {
+        trades::update_status(&mut conn, "c-2", status, Some("B-2"), filled, fill_price, zero, None, at(2))
+            .await
+            .unwrap();
+    }
+    trades::update_status(&mut conn, "c-2-sl", OrderStatus::Cancelled, None, zero, None, zero, Some("oco"), at(3))
+        .await
+        .unwrap();
+    let mut kinds: Vec<String> =
+        audit::recent(&mut conn, None, 20).await.unwrap().into_iter().map(|e| e.event_type).collect();
+    kinds.reverse();
+    assert_eq!(
+        kinds,
+        ["order_intent", "bracket_leg", "order_placed", "order_filled", "order_filled", "order_cancelled"]
+    );
+    let cancelled = &audit::recent(&mut conn, Some("order_cancelled"), 1).await.unwrap()[0];
+    assert_eq!(cancelled.details["previous_status"], "intent");
+    assert_eq!(cancelled.details["error"], "oco");
 }
 
 #[tokio::test]
