@@ -2,7 +2,7 @@
 CARGO ?= cargo
 NOISE := target/release/noise
 
-.PHONY: run replay test build fmt lint unit bench clean
+.PHONY: run replay test build fmt lint unit bench bench-peers clean
 
 ## run: build NOISE and start paper trading: the engine with the simulated broker and the
 ## built-in market at 60x real time (one simulated minute a second). Ctrl-C stops it cleanly.
@@ -37,6 +37,10 @@ unit:
 ## bench: indicator throughput, side by side with TA-Lib (needs Python; installs ta-lib into .venv).
 bench:
 	python3 bench/indicators_vs_talib.py
+
+## bench-peers: SMA-cross 10/30 in backtrader and backtesting.py on one 1M-bar series: parity and bars/s.
+bench-peers:
+	python3 bench/peers/run.py
 
 clean:
 	$(CARGO) clean
