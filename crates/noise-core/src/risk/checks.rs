@@ -209,7 +209,7 @@ impl RiskCheck for LossStreakCooldown {
         let limit = Some(Figure::Count(ctx.config.max_consecutive_losses as usize));
         match ctx.state.cooldown_until.filter(|&until| ctx.now < until) {
             Some(until) => Outcome::block(
-                DenialReason::Cooldown { until, losses_in_a_row: streak },
+                DenialReason::Cooldown { until, losses_in_a_row: ctx.state.cooldown_after_losses },
                 Some(Figure::Until(until)),
                 limit,
             ),

@@ -82,6 +82,11 @@ pub struct RiskState {
     pub week_start_equity: Decimal,
     pub losses_in_a_row: u32,
     pub cooldown_until: Option<DateTime<Utc>>,
+    /// The streak that started the current cooldown: a win during the
+    /// cooldown resets `losses_in_a_row` but not the cooldown, and a denial
+    /// must name its real cause. (Defaulted so older saved states load.)
+    #[serde(default)]
+    pub cooldown_after_losses: u32,
     /// Equity round trips opened and closed on the same trading day, by date.
     pub day_trades: Vec<(NaiveDate, String)>,
     /// Realized P&L of the most recent closed trades (for Kelly), oldest first.
@@ -100,6 +105,7 @@ impl RiskState {
             week_start_equity: equity,
             losses_in_a_row: 0,
             cooldown_until: None,
+            cooldown_after_losses: 0,
             day_trades: Vec::new(),
             recent_results: VecDeque::new(),
         }
@@ -161,6 +167,7 @@ impl RiskState {
             if self.losses_in_a_row >= config.max_consecutive_losses {
                 let until = now + TimeDelta::minutes(i64::from(config.cooldown_minutes));
                 self.cooldown_until = Some(until);
+                self.cooldown_after_losses = self.losses_in_a_row;
                 events.push(RiskEvent::CooldownStarted { until, losses_in_a_row: self.losses_in_a_row });
             }
         } else if trade.pnl > Decimal::ZERO {
@@ -206,6 +213,7 @@ impl RiskState {
         self.week_start_equity = equity;
         self.losses_in_a_row = 0;
         self.cooldown_until = None;
+        self.cooldown_after_losses = 0;
         let mut events = self.clear(&[BreakerKind::DailyLoss, BreakerKind::WeeklyLoss, BreakerKind::Drawdown], now, by);
         events.extend(self.settle_state(now, "manual circuit-breaker reset"));
         events
@@ -358,6 +366,19 @@ mod tests {
         assert!(!s.in_cooldown(t + TimeDelta::minutes(30)));
         s.update_on_close(&trade(dec!(5), t, t), t, &cfg);
         assert_eq!(s.losses_in_a_row, 0);
+        // A loss after the win, still inside the cooldown: the cooldown keeps
+        // its cause (three losses), it is not restarted by a streak of one.
+        s.update_on_close(&trade(dec!(-10), t, t), t + TimeDelta::minutes(5), &cfg);
+        assert_eq!((s.losses_in_a_row, s.cooldown_after_losses), (1, 3));
+        assert_eq!(s.cooldown_until, Some(t + TimeDelta::minutes(30)));
+    }
+
+    #[test]
+    fn a_state_saved_before_cooldown_after_losses_existed_still_loads() {
+        let mut json = serde_json::to_value(RiskState::new(dec!(100000))).unwrap();
+        json.as_object_mut().unwrap().remove("cooldown_after_losses");
+        let s: RiskState = serde_json::from_value(json).unwrap();
+        assert_eq!(s.cooldown_after_losses, 0);
     }
 
     #[test]

@@ -164,6 +164,17 @@ fn check_table() {
     }
     cases.push((c, Box::new(|d| matches!(blocked(d), Some(DenialReason::Cooldown { losses_in_a_row: 3, .. })))));
 
+    // A win and a loss inside the cooldown: still blocked, and for its real
+    // cause (three losses), not the current streak of one.
+    let mut c = Case::new("cooldown names its cause after a win inside it");
+    for _ in 0..3 {
+        c.state.update_on_close(&loss, now() - TimeDelta::minutes(10), &RiskConfig::default());
+    }
+    let win = ClosedTrade { pnl: dec!(80), ..loss.clone() };
+    c.state.update_on_close(&win, now() - TimeDelta::minutes(6), &RiskConfig::default());
+    c.state.update_on_close(&loss, now() - TimeDelta::minutes(3), &RiskConfig::default());
+    cases.push((c, Box::new(|d| matches!(blocked(d), Some(DenialReason::Cooldown { losses_in_a_row: 3, .. })))));
+
     let mut c = Case::new("PDT enforced below 25k with 3 day trades");
     c.config.pdt.enforce = true;
     c.account = account(dec!(20000));
