@@ -326,7 +326,18 @@ impl RiskCheck for MaxOpenPositions {
         "max_open_positions"
     }
     fn check(&self, ctx: &RiskContext<'_>, _: Option<Decimal>) -> Outcome {
-        let open = ctx.positions.iter().filter(|p| !p.quantity.is_zero()).count();
+        // Symbols, not rows: a held position and a pending entry adding to it
+        // arrive as two snapshots of one position. (A handful of rows: the
+        // quadratic scan beats allocating a set on every evaluation.)
+        let held = |p: &&PositionSnapshot| !p.quantity.is_zero();
+        let open = ctx
+            .positions
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                held(p) && !ctx.positions[..*i].iter().filter(held).any(|q| q.symbol.eq_ignore_ascii_case(&p.symbol))
+            })
+            .count();
         let limit = ctx.config.exposure.max_open_positions;
         let (measured, limit_figure) = (Some(Figure::Count(open)), Some(Figure::Count(limit)));
         if ctx.intent == Intent::Exit || ctx.existing.is_some() {

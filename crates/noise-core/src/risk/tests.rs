@@ -203,6 +203,19 @@ fn check_table() {
     c.positions = ["MNQ", "MES", "M2K", "MCL", "MGC"].iter().map(|s| position(s, dec!(1), dec!(100))).collect();
     cases.push((c, Box::new(|d| matches!(blocked(d), Some(DenialReason::MaxOpenPositions { open: 5, limit: 5 })))));
 
+    // A held position and a pending entry that adds to it are one position:
+    // counting rows instead of symbols read "6 positions open" in a live run.
+    let mut c = Case::new("a pending add to a held symbol is not a second position");
+    c.positions = ["MNQ", "MNQ", "MES", "M2K", "MCL"].iter().map(|s| position(s, dec!(1), dec!(100))).collect();
+    cases.push((
+        c,
+        Box::new(|d| {
+            let check = d.checks.iter().find(|r| r.name == "max_open_positions").unwrap();
+            check.measured == Some(Figure::Count(4))
+                && !matches!(blocked(d), Some(DenialReason::MaxOpenPositions { .. }))
+        }),
+    ));
+
     let mut c = Case::new("the group cap reduces");
     c.config.exposure.max_symbol_pct = 1000.0;
     c.positions = vec![position("QQQ", dec!(200), dec!(500))]; // 100,000 of the 150,000 equity-index cap
