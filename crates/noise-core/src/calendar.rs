@@ -229,10 +229,7 @@ impl Venue {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
-    }
+    use crate::test_time::utc;
 
     #[test]
     fn tables_are_sorted_for_binary_search() {

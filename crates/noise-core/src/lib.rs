@@ -13,3 +13,5 @@ pub mod order;
 pub mod risk;
 pub mod schedule;
 pub mod signal;
+#[cfg(test)]
+mod test_time;

@@ -158,11 +158,7 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
-    }
+    use crate::test_time::utc;
 
     fn schedule() -> Schedule {
         Schedule::new(&ScheduleConfig::default()).unwrap()

@@ -362,17 +362,30 @@ impl Engine {
         Ok(None)
     }
 
-    /// Registers a bracket leg the broker created, so it is tracked like any order.
-    async fn ensure_leg(
+    /// Applies the broker's view of a bracket leg, first registering the leg
+    /// if the broker created it since the last look, so it is tracked like
+    /// any order. Returns the fill event.
+    async fn apply_leg(
+        &mut self,
+        conn: &mut SqliteConnection,
+        parent: &OrderRow,
+        leg: &OrderState,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EngineEvent>, EngineError> {
+        let row = match trades::by_client_order_id(conn, &leg.client_order_id).await? {
+            Some(row) => row,
+            None => self.register_leg(conn, parent, leg, now).await?,
+        };
+        self.apply_known(conn, &row, leg, now).await
+    }
+
+    async fn register_leg(
         &self,
         conn: &mut SqliteConnection,
         parent: &OrderRow,
         leg: &OrderState,
         now: DateTime<Utc>,
-    ) -> Result<(), EngineError> {
-        if trades::by_client_order_id(conn, &leg.client_order_id).await?.is_some() {
-            return Ok(());
-        }
+    ) -> Result<OrderRow, EngineError> {
         let order = NewOrder {
             client_order_id: leg.client_order_id.clone(),
             broker: parent.broker.clone(),
@@ -390,7 +403,13 @@ impl Engine {
         };
         // The `trades_audit_insert` trigger records it as a `bracket_leg` event.
         trades::insert_intent(conn, &order).await?;
-        Ok(())
+        trades::by_client_order_id(conn, &order.client_order_id).await?.ok_or_else(|| {
+            StoreError::Corrupt {
+                what: format!("trades ({})", order.client_order_id),
+                detail: "the bracket leg just inserted is not there".into(),
+            }
+            .into()
+        })
     }
 
     /// The order monitor: polls every open order, applies fills, registers
@@ -415,8 +434,7 @@ impl Engine {
                 if states.iter().any(|(r, _)| r.client_order_id == leg.client_order_id) {
                     continue;
                 }
-                self.ensure_leg(&mut tx, row, leg, now).await?;
-                events.extend(self.apply_order_state(&mut tx, leg, now).await?);
+                events.extend(self.apply_leg(&mut tx, row, leg, now).await?);
             }
             events.extend(self.apply_known(&mut tx, row, state, now).await?);
         }
@@ -556,8 +574,7 @@ impl Engine {
                 None => {}
                 Some(state) => {
                     for leg in &state.legs {
-                        self.ensure_leg(&mut tx, row, leg, now).await?;
-                        self.apply_order_state(&mut tx, leg, now).await?;
+                        self.apply_leg(&mut tx, row, leg, now).await?;
                     }
                     if self.apply_order_state(&mut tx, state, now).await?.is_some() || row.status != state.status {
                         updated += 1;

@@ -57,61 +57,57 @@ pub struct OrderRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The intent's INSERT, with an optional conflict clause appended.
+macro_rules! insert_intent_sql {
+    ($tail:literal) => {
+        concat!(
+            "INSERT INTO trades (client_order_id, broker, symbol, side, intent, quantity, order_type, limit_price,
+                                 stop_loss, take_profit, status, signal_id, risk_decision, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?) ",
+            $tail
+        )
+    };
+}
+
+/// Runs one of the `insert_intent_sql!` statements with the order bound.
+async fn execute_insert(
+    conn: &mut SqliteConnection,
+    order: &NewOrder,
+    sql: &'static str,
+) -> Result<sqlx::sqlite::SqliteQueryResult, StoreError> {
+    let now = time(order.created_at);
+    let done = sqlx::query(sql)
+        .bind(&order.client_order_id)
+        .bind(&order.broker)
+        .bind(&order.symbol)
+        .bind(&order.side)
+        .bind(&order.intent)
+        .bind(order.quantity.to_string())
+        .bind(&order.order_type)
+        .bind(order.limit_price.map(|d| d.to_string()))
+        .bind(order.stop_loss.map(|d| d.to_string()))
+        .bind(order.take_profit.map(|d| d.to_string()))
+        .bind(order.signal_id)
+        .bind(&order.risk_decision)
+        .bind(&now)
+        .bind(&now)
+        .execute(conn)
+        .await?;
+    Ok(done)
+}
+
 /// Writes the intent unless an order with this client order id exists;
 /// returns whether it was written (one statement: the UNIQUE constraint is
 /// the duplicate check).
 pub async fn insert_intent_once(conn: &mut SqliteConnection, order: &NewOrder) -> Result<bool, StoreError> {
-    let now = time(order.created_at);
-    let done = sqlx::query(
-        "INSERT INTO trades (client_order_id, broker, symbol, side, intent, quantity, order_type, limit_price,
-                             stop_loss, take_profit, status, signal_id, risk_decision, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?) ON CONFLICT (client_order_id) DO NOTHING",
-    )
-    .bind(&order.client_order_id)
-    .bind(&order.broker)
-    .bind(&order.symbol)
-    .bind(&order.side)
-    .bind(&order.intent)
-    .bind(order.quantity.to_string())
-    .bind(&order.order_type)
-    .bind(order.limit_price.map(|d| d.to_string()))
-    .bind(order.stop_loss.map(|d| d.to_string()))
-    .bind(order.take_profit.map(|d| d.to_string()))
-    .bind(order.signal_id)
-    .bind(&order.risk_decision)
-    .bind(&now)
-    .bind(&now)
-    .execute(conn)
-    .await?;
+    let done = execute_insert(conn, order, insert_intent_sql!("ON CONFLICT (client_order_id) DO NOTHING")).await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Writes the intent (status `intent`); a second intent with the same
-/// client order id is refused by the UNIQUE constraint.
+/// client order id is refused by the UNIQUE constraint. Returns its id.
 pub async fn insert_intent(conn: &mut SqliteConnection, order: &NewOrder) -> Result<i64, StoreError> {
-    let now = time(order.created_at);
-    let id = sqlx::query_scalar(
-        "INSERT INTO trades (client_order_id, broker, symbol, side, intent, quantity, order_type, limit_price,
-                             stop_loss, take_profit, status, signal_id, risk_decision, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(&order.client_order_id)
-    .bind(&order.broker)
-    .bind(&order.symbol)
-    .bind(&order.side)
-    .bind(&order.intent)
-    .bind(order.quantity.to_string())
-    .bind(&order.order_type)
-    .bind(order.limit_price.map(|d| d.to_string()))
-    .bind(order.stop_loss.map(|d| d.to_string()))
-    .bind(order.take_profit.map(|d| d.to_string()))
-    .bind(order.signal_id)
-    .bind(&order.risk_decision)
-    .bind(&now)
-    .bind(&now)
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+    Ok(execute_insert(conn, order, insert_intent_sql!("")).await?.last_insert_rowid())
 }
 
 /// Records what the broker said about an order.

@@ -86,21 +86,34 @@ impl SimState {
         Some(state)
     }
 
-    pub(crate) fn accept(&mut self, request: &OrderRequest, _instrument: &Instrument, at: DateTime<Utc>) -> OrderState {
-        let state = OrderState {
-            client_order_id: request.client_order_id().to_string(),
-            broker_order_id: format!("SIM-{}", self.next_order),
-            symbol: request.symbol().to_string(),
-            side: request.side(),
-            quantity: request.quantity(),
+    /// A new order's state as the broker first reports it, numbered in turn.
+    fn submitted(
+        &mut self,
+        client_order_id: &str,
+        symbol: &str,
+        side: Side,
+        quantity: Decimal,
+        at: DateTime<Utc>,
+    ) -> OrderState {
+        let broker_order_id = format!("SIM-{}", self.next_order);
+        self.next_order += 1;
+        OrderState {
+            client_order_id: client_order_id.to_string(),
+            broker_order_id,
+            symbol: symbol.to_string(),
+            side,
+            quantity,
             status: OrderStatus::Submitted,
             filled_quantity: Decimal::ZERO,
             average_fill_price: None,
             fees: Decimal::ZERO,
             updated_at: at,
             legs: Vec::new(),
-        };
-        self.next_order += 1;
+        }
+    }
+
+    pub(crate) fn accept(&mut self, request: &OrderRequest, _instrument: &Instrument, at: DateTime<Utc>) -> OrderState {
+        let state = self.submitted(request.client_order_id(), request.symbol(), request.side(), request.quantity(), at);
         self.orders.insert(
             state.client_order_id.clone(),
             SimOrder {
@@ -259,20 +272,7 @@ impl SimState {
         for (leg, trigger) in [("sl", stop), ("tp", target)] {
             let Some(trigger) = trigger else { continue };
             let id = format!("{parent}-{leg}");
-            let state = OrderState {
-                client_order_id: id.clone(),
-                broker_order_id: format!("SIM-{}", self.next_order),
-                symbol: instrument.symbol.clone(),
-                side: exit_side,
-                quantity: qty,
-                status: OrderStatus::Submitted,
-                filled_quantity: Decimal::ZERO,
-                average_fill_price: None,
-                fees: Decimal::ZERO,
-                updated_at: at,
-                legs: Vec::new(),
-            };
-            self.next_order += 1;
+            let state = self.submitted(&id, &instrument.symbol, exit_side, qty, at);
             self.orders.insert(
                 id,
                 SimOrder {

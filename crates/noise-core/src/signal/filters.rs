@@ -109,11 +109,7 @@ pub(crate) fn multi_timeframe(
 mod tests {
     use super::*;
     use crate::calendar::Venue;
-    use chrono::TimeZone;
-
-    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
-    }
+    use crate::test_time::utc as at;
 
     #[test]
     fn equity_time_filter_across_dst_and_special_days() {
