@@ -138,7 +138,12 @@ impl Engine {
     ) -> Result<Vec<EngineEvent>, EngineError> {
         let mut evaluations = Vec::new();
         for (symbol, bar) in bars {
-            self.last_close.insert(symbol.clone(), bar.close);
+            match self.last_close.get_mut(symbol) {
+                Some(close) => *close = bar.close,
+                None => {
+                    self.last_close.insert(symbol.clone(), bar.close);
+                }
+            }
             let Some(pipeline) = self.pipelines.get_mut(symbol) else { continue };
             if let Some(evaluation) = pipeline.on_bar(bar, now)? {
                 evaluations.push(evaluation);
@@ -163,9 +168,9 @@ impl Engine {
             let signal_id = signals::insert(&mut tx, evaluation).await?;
             let Evaluation::Signal(signal) = evaluation else { continue };
             out.push(EngineEvent::Signal(Box::new(signal.clone())));
-            let Some(instrument) = self.instruments.get(&signal.symbol).cloned() else { continue };
+            let Some(instrument) = self.instruments.get(&signal.symbol) else { continue };
             let decision =
-                risk::evaluate(signal, &snapshot, &positions, &self.risk, &instrument, now, &self.config.risk);
+                risk::evaluate(signal, &snapshot, &positions, &self.risk, instrument, now, &self.config.risk);
             // Serialized once: the audit event and the order row carry the same text.
             let decision_json = serde_json::to_string(&decision).unwrap_or_default();
             let details = format!("{{\"signal_id\":{signal_id},\"decision\":{decision_json}}}");
@@ -195,7 +200,7 @@ impl Engine {
             // Later decisions in this cycle see this order's exposure and cost.
             if approval.intent() == risk::Intent::Entry {
                 let signed = if approval.side() == Side::Buy { approval.quantity() } else { -approval.quantity() };
-                positions.push(PositionSnapshot::new(&instrument, signed, approval.entry(), approval.entry()));
+                positions.push(PositionSnapshot::new(instrument, signed, approval.entry(), approval.entry()));
                 match instrument.asset_class {
                     noise_core::instrument::AssetClass::Equity => {
                         snapshot.buying_power -= approval.quantity() * approval.entry();
