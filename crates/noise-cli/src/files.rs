@@ -17,12 +17,23 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
 /// and a rename, so a reader never sees a half-written file and a failure
 /// leaves nothing behind.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+    write_atomically_with(path, |file| Ok(file.write_all(contents)?))
+}
+
+/// [`write_atomically`] for output written piece by piece into `write`.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&fs::File>) -> anyhow::Result<()>,
+) -> Result<(), Failure> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".into());
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| -> anyhow::Result<()> {
-        let mut file = fs::File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
-        file.write_all(contents).with_context(|| format!("cannot write {}", temp.display()))?;
+        let file = fs::File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, &file);
+        write(&mut buffered).with_context(|| format!("cannot write {}", temp.display()))?;
+        buffered.flush().with_context(|| format!("cannot write {}", temp.display()))?;
+        drop(buffered);
         file.sync_all().with_context(|| format!("cannot sync {}", temp.display()))?;
         fs::rename(&temp, path).with_context(|| format!("cannot move {} to {}", temp.display(), path.display()))?;
         Ok(())

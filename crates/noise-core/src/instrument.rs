@@ -94,6 +94,13 @@ impl Instrument {
         }
     }
 
+    /// A US equity that is not in the config (a backtest on a symbol you
+    /// have not configured): one-cent ticks, point value 1, its own
+    /// correlation group, NYSE sessions.
+    pub fn generic_equity(symbol: &str) -> Self {
+        Self::new(symbol, AssetClass::Equity, Decimal::new(1, 2), Decimal::ONE, "ungrouped", None)
+    }
+
     /// The default instruments: the five CME micro futures through Tradovate
     /// (contract facts from `brokers/TRADOVATE.md`) and four ETFs through
     /// Alpaca. Margins are typical exchange initial margins; set yours.

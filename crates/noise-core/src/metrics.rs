@@ -20,7 +20,7 @@
 //!
 //! `periods_per_year` comes from the bar frequency: [`periods_per_year`].
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::calendar::Venue;
@@ -74,31 +74,88 @@ pub fn compute(
     periods_per_year: f64,
     risk_free: f64,
 ) -> PerformanceMetrics {
+    compute_with_open(equity, trades, &[], periods_per_year, risk_free)
+}
+
+/// [`compute`] with positions still open at the end: their time in the
+/// market (from, to) counts towards exposure; they are not trades.
+pub fn compute_with_open(
+    equity: &[(DateTime<Utc>, f64)],
+    trades: &[TradeOutcome],
+    open: &[(DateTime<Utc>, DateTime<Utc>)],
+    periods_per_year: f64,
+    risk_free: f64,
+) -> PerformanceMetrics {
+    compute_series(&Slice(equity), trades, open, periods_per_year, risk_free)
+}
+
+/// An equity curve the metrics read point by point, so that a long curve
+/// (a backtest's million bars) needs no copy: point `i` is (time, equity).
+pub trait EquitySeries {
+    fn len(&self) -> usize;
+    fn point(&self, i: usize) -> (DateTime<Utc>, f64);
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+struct Slice<'a>(&'a [(DateTime<Utc>, f64)]);
+
+impl EquitySeries for Slice<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn point(&self, i: usize) -> (DateTime<Utc>, f64) {
+        self.0[i]
+    }
+}
+
+/// [`compute_with_open`] over any [`EquitySeries`], in a few passes and no
+/// allocation per point.
+pub fn compute_series(
+    equity: &impl EquitySeries,
+    trades: &[TradeOutcome],
+    open: &[(DateTime<Utc>, DateTime<Utc>)],
+    periods_per_year: f64,
+    risk_free: f64,
+) -> PerformanceMetrics {
+    let n_points = equity.len();
     // An empty curve has a single "point" at zero: every ratio comes out undefined.
-    let (first, last) = equity
-        .first()
-        .zip(equity.last())
-        .map_or(((DateTime::UNIX_EPOCH, 0.0), (DateTime::UNIX_EPOCH, 0.0)), |(f, l)| (*f, *l));
+    let (first, last) = if n_points == 0 {
+        ((DateTime::UNIX_EPOCH, 0.0), (DateTime::UNIX_EPOCH, 0.0))
+    } else {
+        (equity.point(0), equity.point(n_points - 1))
+    };
     let total_return = if first.1 > 0.0 { last.1 / first.1 - 1.0 } else { 0.0 };
     let years = (last.0 - first.0).num_seconds() as f64 / (365.25 * 86_400.0);
     let cagr = (years > 0.0 && first.1 > 0.0 && last.1 > 0.0).then(|| (last.1 / first.1).powf(1.0 / years) - 1.0);
 
-    let returns: Vec<f64> = equity.windows(2).filter(|w| w[0].1 > 0.0).map(|w| w[1].1 / w[0].1 - 1.0).collect();
+    // One pass: per-period returns rᵢ = eᵢ / eᵢ₋₁ − 1 (skipping periods that
+    // start at or below zero) into Welford's running mean and variance, the
+    // downside sum, and the drawdown.
     let rf = (1.0 + risk_free).powf(1.0 / periods_per_year) - 1.0;
-    let excess: Vec<f64> = returns.iter().map(|r| r - rf).collect();
-    let n = excess.len() as f64;
-    let mean = if n > 0.0 { excess.iter().sum::<f64>() / n } else { 0.0 };
+    let (mut n, mut raw_mean, mut squares, mut downside_squares) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let mut dd = Drawdown::new(first);
+    let mut previous = first.1;
+    for i in 0..n_points {
+        let point = equity.point(i);
+        if i > 0 && previous > 0.0 {
+            let r = point.1 / previous - 1.0;
+            n += 1.0;
+            let delta = r - raw_mean;
+            raw_mean += delta / n;
+            squares += delta * (r - raw_mean);
+            downside_squares += (r - rf).min(0.0).powi(2);
+        }
+        previous = point.1;
+        dd.push(point);
+    }
+    let mean = raw_mean - rf; // the mean excess return
     let annual = periods_per_year.sqrt();
-    let sharpe = (n > 1.0)
-        .then(|| {
-            (returns.iter().map(|r| (r - returns.iter().sum::<f64>() / n).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-        })
-        .filter(|sd| *sd > 0.0)
-        .map(|sd| mean / sd * annual);
-    let downside = (n > 0.0).then(|| (excess.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n).sqrt());
+    let sharpe = (n > 1.0).then(|| (squares / (n - 1.0)).sqrt()).filter(|sd| *sd > 1e-300).map(|sd| mean / sd * annual);
+    let downside = (n > 0.0).then(|| (downside_squares / n).sqrt());
     let sortino = downside.filter(|d| *d > 0.0).map(|d| mean / d * annual);
-
-    let (max_drawdown, max_drawdown_duration) = drawdown(equity);
+    let (max_drawdown, max_drawdown_duration) = dd.finish(last);
 
     let wins: Vec<f64> = trades.iter().map(|t| t.pnl).filter(|p| *p > 0.0).collect();
     let losses: Vec<f64> = trades.iter().map(|t| t.pnl).filter(|p| *p < 0.0).collect();
@@ -110,47 +167,61 @@ pub fn compute(
         sharpe,
         sortino,
         max_drawdown,
-        max_drawdown_duration: max_drawdown_duration.num_seconds(),
+        max_drawdown_duration,
         trades: count,
         win_rate: (count > 0).then(|| wins.len() as f64 / count as f64),
         profit_factor: (gross_loss > 0.0).then(|| wins.iter().sum::<f64>() / gross_loss),
         expectancy: (count > 0).then(|| trades.iter().map(|t| t.pnl).sum::<f64>() / count as f64),
         average_trade_duration: (count > 0)
             .then(|| trades.iter().map(|t| (t.exit - t.entry).num_seconds()).sum::<i64>() / count as i64),
-        exposure: exposure(trades, first.0, last.0),
+        exposure: exposure(trades.iter().map(|t| (t.entry, t.exit)).chain(open.iter().copied()), first.0, last.0),
     }
 }
 
-/// The deepest drawdown and the longest time under a previous peak.
-fn drawdown(equity: &[(DateTime<Utc>, f64)]) -> (f64, TimeDelta) {
-    let (mut deepest, mut longest) = (0.0f64, TimeDelta::zero());
-    let Some(&(mut peak_time, mut peak)) = equity.first() else { return (0.0, TimeDelta::zero()) };
-    for &(t, e) in equity {
-        if e >= peak {
-            longest = longest.max(t - peak_time);
-            peak = e;
-            peak_time = t;
-        } else if peak > 0.0 {
-            deepest = deepest.max((peak - e) / peak);
+/// The deepest drawdown and the longest time (seconds) under a previous
+/// peak, point by point.
+struct Drawdown {
+    peak: f64,
+    peak_time: i64,
+    deepest: f64,
+    longest: i64,
+}
+
+impl Drawdown {
+    fn new(first: (DateTime<Utc>, f64)) -> Self {
+        Self { peak: first.1, peak_time: first.0.timestamp(), deepest: 0.0, longest: 0 }
+    }
+
+    fn push(&mut self, (t, e): (DateTime<Utc>, f64)) {
+        if e >= self.peak {
+            let t = t.timestamp();
+            self.longest = self.longest.max(t - self.peak_time);
+            self.peak = e;
+            self.peak_time = t;
+        } else if self.peak > 0.0 {
+            self.deepest = self.deepest.max((self.peak - e) / self.peak);
         }
     }
-    if let Some(&(end, e)) = equity.last()
-        && e < peak
-    {
-        longest = longest.max(end - peak_time);
+
+    /// A curve that ends under water has been under since its last peak.
+    fn finish(self, (end, e): (DateTime<Utc>, f64)) -> (f64, i64) {
+        let longest = if e < self.peak { self.longest.max(end.timestamp() - self.peak_time) } else { self.longest };
+        (self.deepest, longest)
     }
-    (deepest, longest)
 }
 
 /// Share of [start, end] covered by at least one open trade.
-fn exposure(trades: &[TradeOutcome], start: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
+fn exposure(
+    held: impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> f64 {
     let total = (end - start).num_seconds();
     if total <= 0 {
         return 0.0;
     }
     type Span = (DateTime<Utc>, DateTime<Utc>);
-    let mut spans: Vec<Span> =
-        trades.iter().map(|t| (t.entry.max(start), t.exit.min(end))).filter(|(a, b)| a < b).collect();
+    let mut spans: Vec<Span> = held.map(|(a, b)| (a.max(start), b.min(end))).filter(|(a, b)| a < b).collect();
     spans.sort();
     let (mut covered, mut current): (i64, Option<Span>) = (0, None);
     for (a, b) in spans {
@@ -172,7 +243,7 @@ fn exposure(trades: &[TradeOutcome], start: DateTime<Utc>, end: DateTime<Utc>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{TimeDelta, TimeZone};
 
     fn day(d: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::days(d)
@@ -218,6 +289,10 @@ mod tests {
         assert_eq!(m.average_trade_duration, Some((2 + 2 + 1 + 2) * 86_400 / 4));
         // Open days: [0, 3] (the first two overlap), [5, 6], [8, 10]: 6 of 10.
         assert!((m.exposure - 0.6).abs() < 1e-12);
+        // A position open from day 4 to the end covers [4, 5] and [6, 8] more: 9 of 10.
+        let m = compute_with_open(&equity, &trades, &[(day(4), day(10))], 252.0, 0.0);
+        assert!((m.exposure - 0.9).abs() < 1e-12);
+        assert_eq!(m.trades, 4);
     }
 
     #[test]

@@ -55,6 +55,22 @@ impl fmt::Display for OrderStatus {
     }
 }
 
+/// The realized P&L of closing `quantity` units of a position opened at
+/// `entry` by trading at `exit`, net of `fees`, to the cent: what the
+/// engine's trade history and the backtester's trade list both record.
+pub fn round_trip_pnl(
+    entry: rust_decimal::Decimal,
+    exit: rust_decimal::Decimal,
+    quantity: rust_decimal::Decimal,
+    long: bool,
+    point_value: rust_decimal::Decimal,
+    fees: rust_decimal::Decimal,
+) -> rust_decimal::Decimal {
+    let gross = (exit - entry) * quantity * point_value;
+    let gross = if long { gross } else { -gross };
+    (gross - fees).round_dp(2).normalize()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown order status {0:?}")]
 pub struct UnknownOrderStatus(pub String);
@@ -69,6 +85,21 @@ impl FromStr for OrderStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_trip_pnl_by_hand() {
+        use rust_decimal_macros::dec;
+        // (entry, exit, qty, long, point value, fees) -> pnl
+        let cases = [
+            (dec!(100.00), dec!(101.50), dec!(100), true, dec!(1), dec!(0), dec!(150)),
+            (dec!(100.00), dec!(101.50), dec!(100), false, dec!(1), dec!(0), dec!(-150)),
+            (dec!(20000.25), dec!(20010.00), dec!(2), true, dec!(2), dec!(2.48), dec!(36.52)),
+            (dec!(10.005), dec!(10.000), dec!(3), true, dec!(1), dec!(0), dec!(-0.02)),
+        ];
+        for (entry, exit, qty, long, pv, fees, want) in cases {
+            assert_eq!(round_trip_pnl(entry, exit, qty, long, pv, fees), want, "{entry} -> {exit}");
+        }
+    }
 
     #[test]
     fn status_names_round_trip() {

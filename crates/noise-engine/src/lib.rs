@@ -13,6 +13,8 @@
 //! same bar processed twice (a restart) yields the same id, which the store's
 //! UNIQUE constraint and the broker's idempotence turn into one order.
 
+pub mod backtest;
+mod decide;
 mod events;
 mod run;
 
@@ -20,12 +22,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use noise_broker::{AccountInfo, BrokerAdapter, BrokerError, OrderRequest, OrderState};
+use noise_broker::{AccountInfo, BrokerAdapter, BrokerError, OrderState};
 use noise_core::config::NoiseConfig;
 use noise_core::instrument::Instrument;
 use noise_core::market::Bar;
 use noise_core::order::OrderStatus;
-use noise_core::risk::{self, AccountSnapshot, ClosedTrade, PositionSnapshot, RiskEvent, RiskState, Side};
+use noise_core::risk::{AccountSnapshot, ClosedTrade, PositionSnapshot, RiskEvent, RiskState, Side};
 use noise_core::signal::{Evaluation, SignalError, SymbolPipeline};
 use noise_store::positions::PositionRow;
 use noise_store::records::{ClosedTradeRow, EquitySnapshot};
@@ -35,6 +37,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::SqliteConnection;
 
+pub use decide::{RiskMode, client_order_id, decide};
 pub use events::EngineEvent;
 pub use run::{MarketSource, RunOptions, RunSummary, run};
 
@@ -169,26 +172,33 @@ impl Engine {
             let Evaluation::Signal(signal) = evaluation else { continue };
             out.push(EngineEvent::Signal(Box::new(signal.clone())));
             let Some(instrument) = self.instruments.get(&signal.symbol) else { continue };
-            let decision =
-                risk::evaluate(signal, &snapshot, &positions, &self.risk, instrument, now, &self.config.risk);
+            let (decision, request) = decide(
+                signal,
+                instrument,
+                &mut snapshot,
+                &mut positions,
+                &self.risk,
+                &self.config.risk,
+                RiskMode::Checked,
+                now,
+            );
             // Serialized once: the audit event and the order row carry the same text.
             let decision_json = serde_json::to_string(&decision).unwrap_or_default();
             let details = format!("{{\"signal_id\":{signal_id},\"decision\":{decision_json}}}");
             audit::append_json(&mut tx, now, "risk_decision", ACTOR, &details).await?;
-            out.push(EngineEvent::Decision(Box::new(decision.clone())));
-            let Some(approval) = decision.approval() else { continue };
-            let client_order_id = format!("noise-{}-{}", now.format("%Y%m%d%H%M"), signal.symbol);
+            out.push(EngineEvent::Decision(Box::new(decision)));
+            let Some(request) = request else { continue };
             let order = NewOrder {
-                client_order_id: client_order_id.clone(),
+                client_order_id: request.client_order_id().to_string(),
                 broker: format!("{:?}", self.broker.broker()).to_lowercase(),
                 symbol: signal.symbol.clone(),
-                side: side_text(approval.side()).into(),
-                intent: format!("{:?}", approval.intent()).to_lowercase(),
-                quantity: approval.quantity(),
+                side: side_text(request.side()).into(),
+                intent: format!("{:?}", request.intent()).to_lowercase(),
+                quantity: request.quantity(),
                 order_type: "market".into(),
                 limit_price: None,
-                stop_loss: approval.stop_loss(),
-                take_profit: approval.take_profit(),
+                stop_loss: request.stop_loss(),
+                take_profit: request.take_profit(),
                 signal_id: Some(signal_id),
                 risk_decision: Some(decision_json),
                 created_at: now,
@@ -197,21 +207,7 @@ impl Engine {
             if !trades::insert_intent_once(&mut tx, &order).await? {
                 continue; // this bar was already acted on (a restart re-processed it): never a second order
             }
-            // Later decisions in this cycle see this order's exposure and cost.
-            if approval.intent() == risk::Intent::Entry {
-                let signed = if approval.side() == Side::Buy { approval.quantity() } else { -approval.quantity() };
-                positions.push(PositionSnapshot::new(instrument, signed, approval.entry(), approval.entry()));
-                match instrument.asset_class {
-                    noise_core::instrument::AssetClass::Equity => {
-                        snapshot.buying_power -= approval.quantity() * approval.entry();
-                    }
-                    noise_core::instrument::AssetClass::Future => {
-                        snapshot.available_margin -=
-                            approval.quantity() * instrument.initial_margin.unwrap_or_default();
-                    }
-                }
-            }
-            to_send.push(OrderRequest::from_approval(approval, &client_order_id));
+            to_send.push(request);
         }
         tx.commit().await.map_err(StoreError::from)?;
 
@@ -296,14 +292,7 @@ impl Engine {
         account: &AccountInfo,
         held: &[noise_broker::BrokerPosition],
     ) -> (AccountSnapshot, Vec<PositionSnapshot>) {
-        let snapshot = AccountSnapshot {
-            equity: account.equity,
-            cash: account.cash,
-            buying_power: account.buying_power,
-            available_margin: account.available_margin,
-            margin_account: true,
-            broker_day_trades: None,
-        };
+        let snapshot = decide::account_snapshot(account);
         let positions = held
             .iter()
             .filter_map(|p| {
@@ -489,9 +478,14 @@ impl Engine {
             } else {
                 Decimal::ZERO
             };
-            let pnl = ((exit_price - p.average_price) * closed * direction * instrument.point_value - fees)
-                .round_dp(2)
-                .normalize();
+            let pnl = noise_core::order::round_trip_pnl(
+                p.average_price,
+                exit_price,
+                closed,
+                direction.is_sign_positive(),
+                instrument.point_value,
+                fees,
+            );
             let row = ClosedTradeRow {
                 symbol: p.symbol.clone(),
                 side: if direction.is_sign_positive() { "LONG".into() } else { "SHORT".into() },

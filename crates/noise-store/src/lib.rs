@@ -13,6 +13,7 @@
 //! ```
 
 pub mod audit;
+pub mod backtests;
 mod codec;
 mod migrate;
 pub mod positions;

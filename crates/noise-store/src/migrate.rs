@@ -16,6 +16,7 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "initial", sql: include_str!("../migrations/0001_initial.sql") },
     Migration { version: 2, name: "audit_triggers", sql: include_str!("../migrations/0002_audit_triggers.sql") },
+    Migration { version: 3, name: "backtests", sql: include_str!("../migrations/0003_backtests.sql") },
 ];
 
 /// FNV-1a of the text: enough to notice an edited migration.

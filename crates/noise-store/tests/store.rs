@@ -41,7 +41,52 @@ async fn migrations_are_applied_once_recorded_and_wal_is_on() {
     assert_eq!(mode, "wal");
     let recorded: Vec<(i64, String)> =
         sqlx::query_as("SELECT version, name FROM migrations").fetch_all(store.pool()).await.unwrap();
-    assert_eq!(recorded, vec![(1, "initial".to_string()), (2, "audit_triggers".to_string())]);
+    let names: Vec<(i64, &str)> = recorded.iter().map(|(v, n)| (*v, n.as_str())).collect();
+    assert_eq!(names, [(1, "initial"), (2, "audit_triggers"), (3, "backtests")]);
+}
+
+#[tokio::test]
+async fn a_backtest_run_and_its_trades_round_trip() {
+    use noise_store::backtests::{self, BacktestRun, BacktestTrade};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let run = BacktestRun {
+        created_at: at("2026-11-25T18:00:00Z"),
+        data_source: "spy-1m.csv".into(),
+        symbols: "SPY".into(),
+        strategy: "sma-cross --fast 10 --slow 30".into(),
+        options: "{}".into(),
+        period_start: at("2026-03-02T14:30:00Z"),
+        period_end: at("2026-03-06T20:59:00Z"),
+        bars: 1950,
+        elapsed_ms: 1.5,
+        starting_equity: "100000".parse().unwrap(),
+        final_equity: "100123.45".parse().unwrap(),
+        metrics: "{\"trades\":2}".into(),
+        equity_curve: "[]".into(),
+        open_positions: "[]".into(),
+    };
+    let trade = |pnl: &str| BacktestTrade {
+        symbol: "SPY".into(),
+        side: "LONG".into(),
+        quantity: "100".parse().unwrap(),
+        entry_time: at("2026-03-02T15:00:00Z"),
+        entry_price: "600.01".parse().unwrap(),
+        exit_time: at("2026-03-02T15:30:00Z"),
+        exit_price: "601.25".parse().unwrap(),
+        pnl: pnl.parse().unwrap(),
+        fees: "0".parse().unwrap(),
+    };
+    let trades = [trade("124"), trade("-0.5")];
+    let mut tx = store.begin().await.unwrap();
+    let id = backtests::insert(&mut tx, &run, &trades).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    let recent = backtests::recent(&mut conn, 10).await.unwrap();
+    assert_eq!(recent, vec![(id, run)]);
+    assert_eq!(backtests::trades(&mut conn, id, 10, 0).await.unwrap(), trades);
+    assert_eq!(backtests::trades(&mut conn, id, 10, 1).await.unwrap(), trades[1..]);
 }
 
 #[tokio::test]

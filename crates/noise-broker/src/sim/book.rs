@@ -15,6 +15,14 @@ use crate::{AccountInfo, BrokerPosition, OrderRequest, OrderState};
 
 const KEPT_BARS: usize = 600;
 
+fn kept_bars() -> usize {
+    KEPT_BARS
+}
+
+fn finished_orders_kept() -> chrono::TimeDelta {
+    chrono::TimeDelta::days(3)
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimPosition {
     pub quantity: Decimal,
@@ -57,6 +65,14 @@ pub struct SimState {
     /// it is not written to the state file (which is rewritten on every change).
     #[serde(skip)]
     pub bars: BTreeMap<String, VecDeque<Bar>>,
+    /// How many recent bars per symbol to keep for `recent_bars` (a
+    /// backtest asks for none).
+    #[serde(skip, default = "kept_bars")]
+    pub bars_kept: usize,
+    /// How long finished orders stay queryable (a backtest reads each fill
+    /// as it happens, so it keeps them one bar only).
+    #[serde(skip, default = "finished_orders_kept")]
+    pub finished_kept: chrono::TimeDelta,
 }
 
 impl SimState {
@@ -68,14 +84,22 @@ impl SimState {
             next_order: 1,
             last_bar_close: None,
             bars: BTreeMap::new(),
+            bars_kept: KEPT_BARS,
+            finished_kept: finished_orders_kept(),
         }
+    }
+
+    /// A book for a backtest: no bar cache, finished orders forgotten at the
+    /// next bar (the backtest has read them by then).
+    pub fn for_backtest(cash: Decimal) -> Self {
+        Self { bars_kept: 0, finished_kept: chrono::TimeDelta::zero(), ..Self::new(cash) }
     }
 
     pub(crate) fn clock(&self) -> DateTime<Utc> {
         self.last_bar_close.unwrap_or(DateTime::UNIX_EPOCH)
     }
 
-    pub(crate) fn order(&self, client_order_id: &str) -> Option<OrderState> {
+    pub fn order(&self, client_order_id: &str) -> Option<OrderState> {
         let order = self.orders.get(client_order_id)?;
         let mut state = order.state.clone();
         state.legs = ["sl", "tp"]
@@ -112,7 +136,7 @@ impl SimState {
         }
     }
 
-    pub(crate) fn accept(&mut self, request: &OrderRequest, _instrument: &Instrument, at: DateTime<Utc>) -> OrderState {
+    pub fn accept(&mut self, request: &OrderRequest, _instrument: &Instrument, at: DateTime<Utc>) -> OrderState {
         let state = self.submitted(request.client_order_id(), request.symbol(), request.side(), request.quantity(), at);
         self.orders.insert(
             state.client_order_id.clone(),
@@ -129,7 +153,7 @@ impl SimState {
         state
     }
 
-    pub(crate) fn cancel(&mut self, client_order_id: &str) -> Option<OrderState> {
+    pub fn cancel(&mut self, client_order_id: &str) -> Option<OrderState> {
         let order = self.orders.get_mut(client_order_id)?;
         if !order.state.status.is_final() {
             order.state.status = OrderStatus::Cancelled;
@@ -142,7 +166,7 @@ impl SimState {
         bars.iter().skip(bars.len().saturating_sub(limit)).cloned().collect()
     }
 
-    pub(crate) fn positions(&self) -> Vec<BrokerPosition> {
+    pub fn positions(&self) -> Vec<BrokerPosition> {
         self.positions
             .iter()
             .map(|(symbol, p)| BrokerPosition {
@@ -156,19 +180,25 @@ impl SimState {
 
     /// Equity: cash plus the market value of shares (cash paid for them) and
     /// the open profit of futures (no cash changes hands on a futures entry).
-    pub(crate) fn account(&self, _instruments: &BTreeMap<String, Instrument>) -> AccountInfo {
+    /// Unrounded; [`Self::account`] rounds to cents.
+    pub fn equity(&self) -> Decimal {
         let mut equity = self.cash;
+        for p in self.positions.values() {
+            equity += match p.asset_class {
+                AssetClass::Equity => p.quantity * p.last_price,
+                AssetClass::Future => (p.last_price - p.average_price) * p.quantity * p.point_value,
+            };
+        }
+        equity
+    }
+
+    pub fn account(&self, _instruments: &BTreeMap<String, Instrument>) -> AccountInfo {
+        let equity = self.equity();
         let (mut share_value, mut margin_used) = (Decimal::ZERO, Decimal::ZERO);
         for p in self.positions.values() {
             match p.asset_class {
-                AssetClass::Equity => {
-                    equity += p.quantity * p.last_price;
-                    share_value += (p.quantity * p.last_price).abs();
-                }
-                AssetClass::Future => {
-                    equity += (p.last_price - p.average_price) * p.quantity * p.point_value;
-                    margin_used += p.quantity.abs() * p.initial_margin;
-                }
+                AssetClass::Equity => share_value += (p.quantity * p.last_price).abs(),
+                AssetClass::Future => margin_used += p.quantity.abs() * p.initial_margin,
             }
         }
         // Reg T: twice the equity, less what is already held.
@@ -185,18 +215,38 @@ impl SimState {
 
     /// A completed bar: fills the market orders placed before it opened,
     /// then honours bracket legs intrabar (stop first).
-    pub(crate) fn on_bar(&mut self, instrument: &Instrument, bar: &Bar, config: &SimConfig) -> Vec<String> {
+    pub fn on_bar(&mut self, instrument: &Instrument, bar: &Bar, config: &SimConfig) -> Vec<String> {
+        self.on_bar_closed_at(instrument, bar, bar_close(bar), config)
+    }
+
+    /// [`Self::on_bar`] with the bar's close time given (`now`, one minute
+    /// after its open): a backtest has it already, and time arithmetic is a
+    /// noticeable part of a bar's cost.
+    pub fn on_bar_closed_at(
+        &mut self,
+        instrument: &Instrument,
+        bar: &Bar,
+        now: DateTime<Utc>,
+        config: &SimConfig,
+    ) -> Vec<String> {
         let symbol = &instrument.symbol;
-        let bars = self.bars.entry(symbol.clone()).or_default();
-        if bars.back().is_some_and(|b| b.time >= bar.time) {
-            return Vec::new(); // already seen: replays after a restart are harmless
+        if self.bars_kept > 0 {
+            let bars = self.bars.entry(symbol.clone()).or_default();
+            if bars.back().is_some_and(|b| b.time >= bar.time) {
+                return Vec::new(); // already seen: replays after a restart are harmless
+            }
+            bars.push_back(bar.clone());
+            while bars.len() > self.bars_kept {
+                bars.pop_front();
+            }
+        } else if self.last_bar_close.is_some_and(|t| t > now) {
+            return Vec::new(); // a backtest feeds bars in time order; an older one was seen
         }
-        bars.push_back(bar.clone());
-        while bars.len() > KEPT_BARS {
-            bars.pop_front();
-        }
-        let now = bar_close(bar);
         self.last_bar_close = Some(self.last_bar_close.map_or(now, |t| t.max(now)));
+        if self.orders.is_empty() {
+            self.mark(symbol, bar.close); // nothing to fill: the common case of a backtest's bar
+            return Vec::new();
+        }
         self.forget_old_orders(now);
         let mut filled = Vec::new();
 
@@ -241,10 +291,13 @@ impl SimState {
         filled
     }
 
-    /// Finished orders are kept three days (the engine has long reconciled
-    /// them by then), so the state file stays small on long runs.
+    /// Finished orders are kept three days by default (the engine has long
+    /// reconciled them by then), so the state file stays small on long runs.
     fn forget_old_orders(&mut self, now: DateTime<Utc>) {
-        let horizon = now - chrono::TimeDelta::days(3);
+        if self.orders.is_empty() {
+            return;
+        }
+        let horizon = now - self.finished_kept;
         self.orders.retain(|_, o| !o.state.status.is_final() || o.state.updated_at >= horizon);
     }
 
@@ -300,6 +353,10 @@ impl SimState {
         config: &SimConfig,
     ) -> Vec<String> {
         let mut filled = Vec::new();
+        let has_legs = self.orders.values().any(|o| o.parent.is_some() && o.state.status == OrderStatus::Submitted);
+        if !has_legs {
+            return filled;
+        }
         let parents: Vec<String> = self
             .orders
             .values()

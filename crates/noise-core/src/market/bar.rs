@@ -76,6 +76,12 @@ impl Bar {
         }
     }
 
+    /// The close alone as `f64` (what close-only indicators read).
+    #[inline]
+    pub fn candle_close(&self) -> f64 {
+        decimal_to_f64(self.close)
+    }
+
     /// Folds a later bar of the same interval into this one.
     pub(crate) fn absorb(&mut self, later: &Bar) {
         self.high = self.high.max(later.high);

@@ -303,6 +303,9 @@ impl RiskCheck for PositionSizing {
         if equity <= Decimal::ZERO {
             return Outcome::block(DenialReason::NonPositiveEquity { equity }, Some(Figure::Money(equity)), None);
         }
+        if let Some(fixed) = ctx.config.sizing.fixed_quantity {
+            return Outcome::sized(fixed, Some(Figure::Quantity(fixed)), None);
+        }
         let pct = match Self::risk_pct(ctx) {
             Ok(pct) => pct,
             Err(kelly) => return Outcome::block(DenialReason::NegativeEdge { kelly }, None, None),

@@ -56,6 +56,9 @@ pub struct SizingConfig {
     /// percentile, falling linearly to `high_volatility_scale` at the 100th.
     pub volatility_adjustment: bool,
     pub high_volatility_scale: f64,
+    /// A fixed size for every entry instead of the risk-based size (the caps
+    /// after sizing still apply). Whole units; `None` sizes by risk.
+    pub fixed_quantity: Option<rust_decimal::Decimal>,
 }
 
 impl Default for SizingConfig {
@@ -69,6 +72,7 @@ impl Default for SizingConfig {
             kelly_lookback: 100,
             volatility_adjustment: true,
             high_volatility_scale: 0.5,
+            fixed_quantity: None,
         }
     }
 }
@@ -155,6 +159,11 @@ impl RiskConfig {
                 "sizing.kelly_lookback".into(),
                 format!("{} is below kelly_min_trades {}", s.kelly_lookback, s.kelly_min_trades),
             );
+        }
+        if let Some(q) = s.fixed_quantity
+            && (q < rust_decimal::Decimal::ONE || !q.fract().is_zero())
+        {
+            bad("sizing.fixed_quantity".into(), format!("must be a whole number of units, at least 1, got {q}"));
         }
         if !(s.high_volatility_scale.is_finite() && s.high_volatility_scale > 0.0 && s.high_volatility_scale <= 1.0) {
             bad("sizing.high_volatility_scale".into(), format!("must be in (0, 1], got {}", s.high_volatility_scale));

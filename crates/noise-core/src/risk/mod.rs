@@ -43,6 +43,82 @@ pub fn evaluate(
     evaluate_candidate(signal, account, positions, state, instrument, now, config)
 }
 
+/// The decision of a backtest run with its risk manager switched off
+/// (`noise backtest --risk off`), so that a strategy can be compared with
+/// other engines on equal terms: no check runs and no protective bracket is
+/// attached. An entry gets `quantity`; a signal opposite to a held position
+/// closes all of it. The decision says plainly that the checks were off.
+/// The live engine never calls this: it only calls [`evaluate`].
+pub fn without_checks(
+    signal: &Signal,
+    positions: &[PositionSnapshot],
+    quantity: Decimal,
+    now: DateTime<Utc>,
+) -> RiskDecision {
+    let (existing, held) = held_position(signal, positions);
+    let (intent, quantity) = match existing {
+        Some(p) if held == Some(signal.direction.opposite()) => (Intent::Exit, p.quantity.abs()),
+        // No caps bound the size with the checks off, so positions are not added to.
+        Some(_) => (Intent::Entry, Decimal::ZERO),
+        None => (Intent::Entry, quantity),
+    };
+    let side = side_of(signal.direction);
+    let approval = (quantity >= Decimal::ONE).then(|| Approval {
+        symbol: signal.symbol.clone(),
+        side,
+        intent,
+        quantity,
+        entry: signal.entry,
+        stop_loss: None,
+        take_profit: None,
+        approved_at: now,
+    });
+    let verdict = match approval {
+        Some(_) => Verdict::Allow,
+        None if existing.is_some() => Verdict::Block {
+            reason: DenialReason::InvalidSignal {
+                problem: "already holding this direction; with the risk checks off, positions are not added to".into(),
+            },
+        },
+        None => Verdict::Block {
+            reason: DenialReason::InvalidSignal { problem: format!("quantity {quantity} is below one unit") },
+        },
+    };
+    RiskDecision {
+        symbol: signal.symbol.clone(),
+        direction: signal.direction,
+        intent,
+        decided_at: now,
+        verdict,
+        requested: Some(quantity),
+        checks: vec![CheckResult {
+            name: "risk_checks_off",
+            status: CheckStatus::NotApplicable,
+            measured: None,
+            limit: None,
+        }],
+        approval,
+    }
+}
+
+/// The position held in the signal's symbol, and its direction.
+fn held_position<'a>(
+    signal: &Candidate,
+    positions: &'a [PositionSnapshot],
+) -> (Option<&'a PositionSnapshot>, Option<Direction>) {
+    let existing = positions.iter().find(|p| p.symbol.eq_ignore_ascii_case(&signal.symbol) && !p.quantity.is_zero());
+    let held = existing.map(|p| if p.quantity > Decimal::ZERO { Direction::Long } else { Direction::Short });
+    (existing, held)
+}
+
+/// A long signal buys (opening a long, or closing a short); a short one sells.
+fn side_of(direction: Direction) -> decision::Side {
+    match direction {
+        Direction::Long => decision::Side::Buy,
+        Direction::Short => decision::Side::Sell,
+    }
+}
+
 /// The chain itself, on any candidate (tests feed it malformed ones).
 pub(crate) fn evaluate_candidate(
     signal: &Candidate,
@@ -53,8 +129,7 @@ pub(crate) fn evaluate_candidate(
     now: DateTime<Utc>,
     config: &RiskConfig,
 ) -> RiskDecision {
-    let existing = positions.iter().find(|p| p.symbol.eq_ignore_ascii_case(&signal.symbol) && !p.quantity.is_zero());
-    let held = existing.map(|p| if p.quantity > Decimal::ZERO { Direction::Long } else { Direction::Short });
+    let (existing, held) = held_position(signal, positions);
     let intent = if held == Some(signal.direction.opposite()) { Intent::Exit } else { Intent::Entry };
     let ctx = RiskContext { signal, account, positions, state, instrument, now, config, intent, existing };
 
@@ -82,10 +157,7 @@ pub(crate) fn evaluate_candidate(
     }
 
     // A long signal buys (opening a long, or closing a short); a short one sells.
-    let side = match signal.direction {
-        Direction::Long => decision::Side::Buy,
-        Direction::Short => decision::Side::Sell,
-    };
+    let side = side_of(signal.direction);
     let approved = quantity.filter(|q| *q >= Decimal::ONE);
     let (verdict, approval) = match (denial, approved) {
         (Some(reason), _) => (Verdict::Block { reason }, None),

@@ -6,6 +6,7 @@ use crate::indicators::{Indicator, IndicatorError, IndicatorParams, IndicatorSet
 use crate::market::Candle;
 
 use super::config::SignalConfig;
+use super::strategy::Inputs;
 
 /// One bar's features: the bar, every indicator now and one bar ago, and
 /// the recent extremes the breakout strategy needs.
@@ -71,10 +72,23 @@ pub struct FeatureBuilder {
     sma_slow: Sma,
     prev_fast: Option<f64>,
     prev_slow: Option<f64>,
+    inputs: Inputs,
+    /// The latest features, updated in place (they are a few hundred bytes:
+    /// rebuilding and moving them every bar costs more than the SMAs).
+    latest: Features,
 }
 
 impl FeatureBuilder {
     pub fn new(params: &IndicatorParams, config: &SignalConfig) -> Result<Self, IndicatorError> {
+        Self::with_inputs(params, config, Inputs::All)
+    }
+
+    /// A builder that computes only `inputs` (the rest stays `None`).
+    pub fn with_inputs(
+        params: &IndicatorParams,
+        config: &SignalConfig,
+        inputs: Inputs,
+    ) -> Result<Self, IndicatorError> {
         let lookback = config.breakout.lookback.max(1);
         Ok(Self {
             set: IndicatorSet::new(params)?,
@@ -87,11 +101,16 @@ impl FeatureBuilder {
             sma_slow: Sma::new(config.sma_cross.slow)?,
             prev_fast: None,
             prev_slow: None,
+            inputs,
+            latest: Features::default(),
         })
     }
 
     /// Consumes the next completed bar.
-    pub fn update(&mut self, candle: &Candle) -> Features {
+    pub fn update(&mut self, candle: &Candle) -> &Features {
+        if self.inputs == Inputs::SmaPair {
+            return self.update_sma_pair(candle);
+        }
         let ind = self.set.update(candle);
         let prior_high = self.highs.max();
         let prior_low = self.negated_lows.max().map(|v| -v);
@@ -106,7 +125,7 @@ impl FeatureBuilder {
         }
         let sma_fast = self.sma_fast.update(candle.close);
         let sma_slow = self.sma_slow.update(candle.close);
-        let features = Features {
+        self.latest = Features {
             candle: *candle,
             ind,
             prev: self.prev,
@@ -121,7 +140,20 @@ impl FeatureBuilder {
         self.prev = ind;
         self.prev_fast = sma_fast;
         self.prev_slow = sma_slow;
-        features
+        &self.latest
+    }
+
+    /// Only the two SMAs: what [`Inputs::SmaPair`] strategies read.
+    fn update_sma_pair(&mut self, candle: &Candle) -> &Features {
+        let sma_fast = self.sma_fast.update(candle.close);
+        let sma_slow = self.sma_slow.update(candle.close);
+        let f = &mut self.latest;
+        f.candle = *candle;
+        (f.sma_fast, f.sma_slow) = (sma_fast, sma_slow);
+        (f.prev_sma_fast, f.prev_sma_slow) = (self.prev_fast, self.prev_slow);
+        self.prev_fast = sma_fast;
+        self.prev_slow = sma_slow;
+        f
     }
 }
 

@@ -9,13 +9,15 @@ use crate::instrument::{Instrument, TickRounding};
 use crate::market::resample::OutOfOrderBar;
 use crate::market::{Bar, Resampler, Timeframe};
 
+use super::combine::WeightedComponent;
 use super::combine::{adjusted_weights, combine};
 use super::config::SignalConfig;
 use super::features::FeatureBuilder;
 use super::filters::{self, FilterVerdict, HigherTrend};
 use super::reason::FilterDetail;
 use super::regime::Regime;
-use super::strategy::{Strategy, build_strategy};
+use super::regime::{TrendState, VolatilityState};
+use super::strategy::{Inputs, Strategy, build_strategy};
 use super::{Candidate, Direction, Evaluation, Rejected, Signal};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -83,6 +85,8 @@ pub struct SymbolPipeline {
     /// The last session looked up; calendar lookups convert time zones, so
     /// one lookup serves every bar of a session.
     session: Option<Session>,
+    /// `Some` for a run of one strategy (see [`SymbolPipeline::single`]).
+    single: Option<Inputs>,
 }
 
 impl SymbolPipeline {
@@ -113,6 +117,36 @@ impl SymbolPipeline {
             higher,
             last_bar: None,
             session: None,
+            single: None,
+        })
+    }
+
+    /// One registered strategy on its own, as `noise backtest --strategy`
+    /// runs it: its opinion is the signal (full weight, no filters), with
+    /// ATR stop and target as in the weighted pipeline. With `lean`, only
+    /// what the strategy reads is computed ([`Strategy::inputs`]), for runs
+    /// where nothing else looks at the rest (no risk sizing): the regime is
+    /// then not computed (a neutral placeholder, figures 0 / 50th
+    /// percentile) and stop and target equal the entry.
+    pub fn single(
+        instrument: Instrument,
+        strategy: &str,
+        config: &SignalConfig,
+        indicators: &IndicatorParams,
+        lean: bool,
+    ) -> Result<Self, SignalError> {
+        let built = build_strategy(strategy, config).ok_or_else(|| SignalError::UnknownStrategy(strategy.into()))?;
+        let inputs = if lean { built.inputs() } else { Inputs::All };
+        Ok(Self {
+            instrument,
+            config: config.clone(),
+            base_weights: vec![(built.name(), 1.0)],
+            strategies: vec![built],
+            features: FeatureBuilder::with_inputs(indicators, config, inputs)?,
+            higher: Vec::new(),
+            last_bar: None,
+            session: None,
+            single: Some(inputs),
         })
     }
 
@@ -129,7 +163,8 @@ impl SymbolPipeline {
     /// Consumes the 1-minute bar `bar` at `now` (at or after its close).
     /// `None`: the indicators are warming up or no strategy had an opinion.
     pub fn on_bar(&mut self, bar: &Bar, now: DateTime<Utc>) -> Result<Option<Evaluation>, SignalError> {
-        if bar.time + Timeframe::M1.duration() > now {
+        // In whole seconds (bars open on the minute): cheaper than time arithmetic.
+        if bar.time.timestamp() + Timeframe::M1.seconds() > now.timestamp() {
             return Err(SignalError::NotClosed { bar: bar.time, now });
         }
         if let Some(previous) = self.last_bar
@@ -138,6 +173,9 @@ impl SymbolPipeline {
             return Err(SignalError::OutOfOrder(OutOfOrderBar { previous, got: bar.time }));
         }
         self.last_bar = Some(bar.time);
+        if let Some(inputs) = self.single {
+            return Ok(self.single_on_bar(bar, now, inputs));
+        }
         for higher in &mut self.higher {
             for completed in higher.resampler.push(bar)? {
                 higher.on_completed(&completed);
@@ -147,7 +185,7 @@ impl SymbolPipeline {
         let (Some(regime), Some(atr)) = (Regime::detect(&features.ind, &self.config.regime), features.ind.atr) else {
             return Ok(None);
         };
-        let opinions = self.strategies.iter().map(|s| s.evaluate(&features, &regime)).collect();
+        let opinions = self.strategies.iter().map(|s| s.evaluate(features, &regime)).collect();
         let weights = adjusted_weights(&self.base_weights, &regime, self.config.regime_adjustment);
         let Some((Some(direction), strength, components)) = combine(&self.base_weights, &weights, opinions) else {
             return Ok(None);
@@ -185,6 +223,50 @@ impl SymbolPipeline {
         } else {
             Evaluation::Rejected(Rejected { candidate })
         }))
+    }
+
+    /// [`Self::on_bar`] for one strategy: its opinion, unfiltered.
+    fn single_on_bar(&mut self, bar: &Bar, now: DateTime<Utc>, inputs: Inputs) -> Option<Evaluation> {
+        let candle = match inputs {
+            // The lean path reads closes only: one conversion, not five.
+            Inputs::SmaPair => crate::market::Candle { close: bar.candle_close(), ..Default::default() },
+            Inputs::All => bar.candle(),
+        };
+        let features = self.features.update(&candle);
+        let (regime, atr) = match inputs {
+            Inputs::SmaPair => (NEUTRAL_REGIME, None),
+            Inputs::All => (Regime::detect(&features.ind, &self.config.regime)?, Some(features.ind.atr?)),
+        };
+        let strategy = &self.strategies[0];
+        let opinion = strategy.evaluate(features, &regime)?;
+        let entry = self.instrument.round_to_tick(bar.close, TickRounding::Nearest);
+        let (stop_loss, take_profit) = match atr {
+            Some(atr) => self.levels(opinion.direction, entry, atr).unwrap_or((entry, entry)),
+            None => (entry, entry),
+        };
+        let component = WeightedComponent {
+            strategy: strategy.name(),
+            base_weight: 1.0,
+            weight: 1.0,
+            direction: opinion.direction,
+            strength: opinion.strength,
+            contribution: opinion.direction.sign() * opinion.strength,
+            reasons: opinion.reasons,
+        };
+        Some(Evaluation::Signal(Signal::approved(Candidate {
+            time: now,
+            symbol: self.instrument.symbol.clone(),
+            timeframe: Timeframe::M1,
+            direction: opinion.direction,
+            strength: opinion.strength,
+            entry,
+            stop_loss,
+            take_profit,
+            atr: atr.unwrap_or(0.0),
+            regime,
+            components: vec![component],
+            filters: Vec::new(),
+        })))
     }
 
     /// The session trading just before `now` (a bar closing at the session
@@ -226,6 +308,16 @@ impl SymbolPipeline {
         Ok((stop, target))
     }
 }
+
+/// The regime of a lean single-strategy run, which does not compute it.
+const NEUTRAL_REGIME: Regime = Regime {
+    trend: TrendState::Transitional,
+    volatility: VolatilityState::Normal,
+    adx: 0.0,
+    plus_di: 0.0,
+    minus_di: 0.0,
+    atr_percentile: 50.0,
+};
 
 /// The signal pipeline as a pure function of data.
 pub struct SignalManager;

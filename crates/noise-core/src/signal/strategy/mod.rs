@@ -40,9 +40,24 @@ impl Opinion {
     }
 }
 
+/// What a strategy reads from [`Features`]: a run of one strategy computes
+/// only that (the weighted pipeline always computes everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inputs {
+    /// Every indicator, the breakout extremes and the regime.
+    All,
+    /// Only the fast and slow SMAs of the closes (and their previous values).
+    SmaPair,
+}
+
 pub trait Strategy: Send + Sync + std::fmt::Debug {
     /// The registered name, as used in `[signals.weights]`.
     fn name(&self) -> &'static str;
+
+    /// The features this strategy reads.
+    fn inputs(&self) -> Inputs {
+        Inputs::All
+    }
 
     /// The opinion on the bar just closed, or `None`.
     fn evaluate(&self, features: &Features, regime: &Regime) -> Option<Opinion>;
@@ -51,9 +66,10 @@ pub trait Strategy: Send + Sync + std::fmt::Debug {
 /// Every registered strategy name.
 pub const STRATEGY_NAMES: &[&str] = &["breakout", "mean_reversion", "momentum", "sma_cross"];
 
-/// Builds the named strategy with its parameters from the config.
+/// Builds the named strategy with its parameters from the config. A name
+/// may be written with hyphens (`sma-cross` is `sma_cross`).
 pub fn build_strategy(name: &str, config: &SignalConfig) -> Option<Box<dyn Strategy>> {
-    Some(match name {
+    Some(match name.replace('-', "_").as_str() {
         "momentum" => Box::new(Momentum(config.momentum.clone())),
         "mean_reversion" => Box::new(MeanReversion(config.mean_reversion.clone())),
         "breakout" => Box::new(Breakout(config.breakout.clone())),
@@ -83,7 +99,7 @@ pub(crate) mod testkit {
     /// Runs `bars` through a fresh feature builder; the last bar's features.
     pub fn features_after(bars: &[Candle]) -> Features {
         let mut builder = FeatureBuilder::new(&IndicatorParams::default(), &SignalConfig::default()).unwrap();
-        bars.iter().map(|b| builder.update(b)).last().unwrap()
+        bars.iter().map(|b| *builder.update(b)).last().unwrap()
     }
 
     /// A steady climb: two bars up 0.10, one back 0.08 (RSI near 70).

@@ -1,0 +1,388 @@
+//! Backtests on the live code path.
+//!
+//! Historical bars drive what `noise run` runs, on a virtual clock: each
+//! bar at its close goes through the symbol's [`SymbolPipeline`], every
+//! signal through [`decide`] (the risk chain and the order it approves,
+//! the very function the engine calls), and every order into the sim
+//! broker's book ([`SimState`]), which fills it with its documented model:
+//! a market order at the open of the next bar, `slippage_ticks` against it,
+//! plus commission. What is skipped is only persistence: nothing is written
+//! per bar, the results are stored once at the end by the caller.
+//!
+//! Rules a trader can check: a fill's time is the open time of the bar it
+//! filled in; an order placed on the last bar never fills; a position open
+//! when the data ends is reported open, marked to the last close (no
+//! fictitious closing trade); a strategy sees a bar only once it has closed
+//! and trades at the next open at the earliest (no look-ahead).
+
+mod gaps;
+mod ledger;
+mod spec;
+mod sweep;
+mod walk;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use noise_broker::sim::{SimConfig, SimState};
+use noise_core::config::NoiseConfig;
+use noise_core::instrument::Instrument;
+use noise_core::market::Bar;
+use noise_core::metrics::{self, PerformanceMetrics, TradeOutcome};
+use noise_core::num::decimal_to_f64;
+use noise_core::order::OrderStatus;
+use noise_core::risk::{AccountSnapshot, ClosedTrade, PositionSnapshot, RiskState, Side};
+use noise_core::signal::{Direction, Evaluation, Signal, SignalError, SymbolPipeline};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::decide::{RiskMode, decide};
+
+pub use gaps::{Gap, find_gaps};
+pub use ledger::{Fill, OpenPosition, OpenTrade, TradeRecord, apply_fill};
+pub use spec::{StrategySpec, SweepAxis, apply_params, grid};
+pub use sweep::{Params, SweepOutcome, SweepRow, sweep};
+pub use walk::{PEERS_SEED, random_walk};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error("{0}")]
+    Strategy(String),
+    #[error("the data has no bars{0}")]
+    NoBars(String),
+    #[error("signal pipeline: {0}")]
+    Signal(#[from] SignalError),
+}
+
+/// One symbol's bars (1-minute, in time order) and its instrument.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub instrument: Instrument,
+    pub bars: Vec<Bar>,
+}
+
+/// How a backtest trades.
+#[derive(Debug, Clone)]
+pub struct BacktestOptions {
+    /// One registered strategy instead of the weighted pipeline.
+    pub strategy: Option<String>,
+    pub risk: RiskMode,
+    /// Short signals only close longs; they never open a short.
+    pub long_only: bool,
+    /// Starting cash, slippage and commission.
+    pub sim: SimConfig,
+    /// Annual risk-free rate for Sharpe and Sortino.
+    pub risk_free_rate: f64,
+}
+
+/// What a backtest found.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestReport {
+    pub bars: u64,
+    pub signals: u64,
+    pub orders: u64,
+    /// Signals the risk manager blocked (or long-only skipped).
+    pub not_traded: u64,
+    pub starting_equity: Decimal,
+    pub final_equity: Decimal,
+    pub metrics: PerformanceMetrics,
+    pub trades: Vec<TradeRecord>,
+    pub open_positions: Vec<OpenPosition>,
+    /// Equity at the close of every bar (and at the first bar's open), unrounded.
+    pub equity_curve: Vec<(DateTime<Utc>, Decimal)>,
+}
+
+/// Per symbol: where it is in its bars, its pipeline and its open trade.
+struct SymbolRun<'a> {
+    series: &'a Series,
+    next: usize,
+    pipeline: SymbolPipeline,
+    open: Option<OpenTrade>,
+}
+
+/// Bars between progress reports.
+pub const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// Runs the backtest. `progress` hears the number of bars done every
+/// [`PROGRESS_EVERY`] bars.
+pub fn run(
+    series: &[Series],
+    config: &NoiseConfig,
+    options: &BacktestOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<BacktestReport, BacktestError> {
+    let first = series.iter().filter_map(|s| s.bars.first()).map(|b| b.time).min();
+    let Some(first) = first else { return Err(BacktestError::NoBars(String::new())) };
+    let lean = matches!(options.risk, RiskMode::Off { .. });
+    let mut runs = series
+        .iter()
+        .map(|s| {
+            let pipeline = match &options.strategy {
+                Some(name) => {
+                    SymbolPipeline::single(s.instrument.clone(), name, &config.signals, &config.indicators, lean)?
+                }
+                None => SymbolPipeline::new(s.instrument.clone(), &config.signals, &config.indicators)?,
+            };
+            Ok(SymbolRun { series: s, next: 0, pipeline, open: None })
+        })
+        .collect::<Result<Vec<_>, BacktestError>>()?;
+    let instruments: BTreeMap<String, Instrument> =
+        series.iter().map(|s| (s.instrument.symbol.clone(), s.instrument.clone())).collect();
+
+    let cash = options.sim.starting_cash;
+    let mut book = SimState::for_backtest(cash);
+    let mut risk = RiskState::new(cash);
+    let checked = options.risk == RiskMode::Checked;
+    let total: usize = series.iter().map(|s| s.bars.len()).sum();
+    let mut curve = Vec::with_capacity(total + 1);
+    curve.push((first, cash));
+    let (mut done, mut signals, mut orders, mut not_traded) = (0u64, 0u64, 0u64, 0u64);
+    let mut trades = Vec::new();
+    let mut pending: Vec<(usize, Signal)> = Vec::new();
+    let mut last_day = None;
+    // The next New York midnight (time zone conversions are too dear for every bar).
+    let mut next_day: Option<DateTime<Utc>> = None;
+    // The equity last marked on the risk state: unchanged equity cannot trip a breaker.
+    let mut marked: Option<Decimal> = None;
+    let minute = TimeDelta::minutes(1);
+
+    while let Some(time) = runs.iter().filter_map(|r| r.series.bars.get(r.next)).map(|b| b.time).min() {
+        let now = time + minute;
+        if checked && next_day.is_none_or(|boundary| time >= boundary) {
+            next_day = Some(reset_on_new_period(&mut risk, &mut last_day, &book, time));
+            marked = None; // the references moved: mark again
+        }
+        for (index, run) in runs.iter_mut().enumerate() {
+            let Some(bar) = run.series.bars.get(run.next).filter(|b| b.time == time) else { continue };
+            run.next += 1;
+            let instrument = &run.series.instrument;
+            for id in book.on_bar_closed_at(instrument, bar, now, &options.sim) {
+                let Some(fill) = filled(&book, &id, bar.time) else { continue };
+                if let Some(trade) = apply_fill(&mut run.open, fill, instrument) {
+                    if checked {
+                        let closed = ClosedTrade {
+                            symbol: trade.symbol.clone(),
+                            asset_class: instrument.asset_class,
+                            opened_at: trade.entry_time,
+                            closed_at: trade.exit_time,
+                            pnl: trade.pnl,
+                        };
+                        risk.update_on_close(&closed, now, &config.risk);
+                    }
+                    trades.push(trade);
+                }
+            }
+            if let Some(Evaluation::Signal(signal)) = run.pipeline.on_bar(bar, now)? {
+                pending.push((index, signal));
+            }
+            done += 1;
+            if done % PROGRESS_EVERY == 0 {
+                progress(done);
+            }
+        }
+        let equity = book.equity();
+        curve.push((now, equity));
+        if checked && marked != Some(equity) {
+            risk.mark_equity(equity.round_dp(2), now, &config.risk);
+            marked = Some(equity);
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        signals += pending.len() as u64;
+        let (mut account, mut positions) = snapshots(&book, &instruments, checked);
+        for (index, signal) in pending.drain(..) {
+            let run = &runs[index];
+            let holds_long = run.open.as_ref().is_some_and(OpenTrade::is_long);
+            if options.long_only && signal.direction == Direction::Short && !holds_long {
+                not_traded += 1;
+                continue;
+            }
+            let instrument = &run.series.instrument;
+            let (_, order) =
+                decide(&signal, instrument, &mut account, &mut positions, &risk, &config.risk, options.risk, now);
+            match order {
+                Some(order) => {
+                    book.accept(&order, instrument, now);
+                    orders += 1;
+                }
+                None => not_traded += 1,
+            }
+        }
+    }
+    progress(done);
+
+    let open_positions: Vec<OpenPosition> = runs
+        .iter()
+        .filter_map(|r| Some(r.open.as_ref()?.marked(&r.series.instrument, r.series.bars.last()?.close)))
+        .collect();
+    let final_equity = curve.last().map_or(cash, |p| p.1);
+    let metrics = performance(&curve, &trades, &open_positions, options.risk_free_rate);
+    Ok(BacktestReport {
+        bars: done,
+        signals,
+        orders,
+        not_traded,
+        starting_equity: cash,
+        final_equity: final_equity.round_dp(2).normalize(),
+        metrics,
+        trades,
+        open_positions,
+        equity_curve: curve,
+    })
+}
+
+/// At most about `max_points` of `curve` for a chart: per bucket its lowest
+/// and highest point in time order (so peaks and troughs, and with them the
+/// drawdowns, survive), plus the first and last points.
+pub fn downsample(curve: &[(DateTime<Utc>, Decimal)], max_points: usize) -> Vec<(DateTime<Utc>, Decimal)> {
+    if curve.len() <= max_points.max(4) {
+        return curve.to_vec();
+    }
+    let bucket = curve.len().div_ceil(max_points.max(4) / 2);
+    let mut out = Vec::with_capacity(max_points + 2);
+    out.push(curve[0]);
+    for chunk in curve[1..curve.len() - 1].chunks(bucket) {
+        let low = chunk.iter().min_by_key(|p| p.1).copied();
+        let high = chunk.iter().max_by_key(|p| p.1).copied();
+        if let (Some(low), Some(high)) = (low, high) {
+            let (a, b) = if low.0 <= high.0 { (low, high) } else { (high, low) };
+            out.push(a);
+            if b.0 != a.0 {
+                out.push(b);
+            }
+        }
+    }
+    out.push(curve[curve.len() - 1]);
+    out
+}
+
+/// The fill of a just-filled order, at the open time of its bar.
+fn filled(book: &SimState, id: &str, bar_time: DateTime<Utc>) -> Option<Fill> {
+    let state = &book.orders.get(id)?.state;
+    if state.status != OrderStatus::Filled {
+        return None;
+    }
+    Some(Fill {
+        side: state.side,
+        quantity: state.filled_quantity,
+        price: state.average_fill_price?,
+        fees: state.fees,
+        time: bar_time,
+    })
+}
+
+/// The daily and weekly breaker resets, on the virtual clock: at the first
+/// bar of each New York trading date (and of each ISO week). Returns the
+/// next New York midnight, when to look again.
+fn reset_on_new_period(
+    risk: &mut RiskState,
+    last_day: &mut Option<chrono::NaiveDate>,
+    book: &SimState,
+    time: DateTime<Utc>,
+) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let new_york = chrono_tz::America::New_York;
+    let day = time.with_timezone(&new_york).date_naive();
+    let next =
+        day.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).and_then(|m| new_york.from_local_datetime(&m).earliest());
+    // A midnight that does not exist locally (never in New York) falls back to an hour from now.
+    let next = next.map_or(time + TimeDelta::hours(1), |t| t.with_timezone(&Utc));
+    if let Some(previous) = last_day.replace(day)
+        && previous != day
+    {
+        let equity = book.equity().round_dp(2);
+        risk.daily_reset(equity, time);
+        if previous.iso_week() != day.iso_week() {
+            risk.weekly_reset(equity, time);
+        }
+    }
+    next
+}
+
+/// The account and positions as the risk chain sees them, with orders not
+/// yet filled counted as positions (exposure the chain must not miss).
+/// Without the checks only the positions matter (an exit closes them).
+fn snapshots(
+    book: &SimState,
+    instruments: &BTreeMap<String, Instrument>,
+    checked: bool,
+) -> (AccountSnapshot, Vec<PositionSnapshot>) {
+    let snapshot = if checked {
+        crate::decide::account_snapshot(&book.account(instruments))
+    } else {
+        let zero = Decimal::ZERO;
+        AccountSnapshot {
+            equity: zero,
+            cash: zero,
+            buying_power: zero,
+            available_margin: zero,
+            margin_account: true,
+            broker_day_trades: None,
+        }
+    };
+    let mut positions: Vec<PositionSnapshot> = book
+        .positions
+        .iter()
+        .filter_map(|(symbol, p)| {
+            Some(PositionSnapshot::new(instruments.get(symbol)?, p.quantity, p.average_price, p.last_price))
+        })
+        .collect();
+    for order in book.orders.values() {
+        if order.parent.is_some() || order.state.status != OrderStatus::Submitted {
+            continue;
+        }
+        let Some(instrument) = instruments.get(&order.state.symbol) else { continue };
+        let price = book.positions.get(&order.state.symbol).map_or(Decimal::ZERO, |p| p.last_price);
+        let signed = if order.state.side == Side::Buy { order.state.quantity } else { -order.state.quantity };
+        positions.push(PositionSnapshot::new(instrument, signed, price, price));
+    }
+    (snapshot, positions)
+}
+
+/// The metrics of a run. Returns are per bar; the year has as many bars as
+/// the data shows per year of its span (so 24-hour data and session-only
+/// data are both annualised by what they are), or a session year of
+/// minutes when the span is under a day.
+fn performance(
+    curve: &[(DateTime<Utc>, Decimal)],
+    trades: &[TradeRecord],
+    open: &[OpenPosition],
+    risk_free_rate: f64,
+) -> PerformanceMetrics {
+    let outcomes: Vec<TradeOutcome> = trades
+        .iter()
+        .map(|t| TradeOutcome { entry: t.entry_time, exit: t.exit_time, pnl: decimal_to_f64(t.pnl) })
+        .collect();
+    let held_to_end: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+        open.iter().filter_map(|p| Some((p.entry_time, curve.last()?.0))).collect();
+    metrics::compute_series(&DecimalCurve(curve), &outcomes, &held_to_end, periods_per_year(curve), risk_free_rate)
+}
+
+/// The curve as the metrics read it: each point converted as it is read.
+struct DecimalCurve<'a>(&'a [(DateTime<Utc>, Decimal)]);
+
+impl metrics::EquitySeries for DecimalCurve<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn point(&self, i: usize) -> (DateTime<Utc>, f64) {
+        let (t, e) = self.0[i];
+        (t, decimal_to_f64(e))
+    }
+}
+
+fn periods_per_year(curve: &[(DateTime<Utc>, Decimal)]) -> f64 {
+    let span = match (curve.first(), curve.last()) {
+        (Some(a), Some(b)) => b.0 - a.0,
+        _ => TimeDelta::zero(),
+    };
+    if span < TimeDelta::days(1) || curve.len() < 2 {
+        return metrics::periods_per_year(noise_core::market::Timeframe::M1, noise_core::calendar::Venue::UsEquities);
+    }
+    let years = span.num_seconds() as f64 / (365.25 * 86_400.0);
+    (curve.len() - 1) as f64 / years
+}
+
+#[cfg(test)]
+mod tests;
