@@ -38,7 +38,7 @@ unit:
 bench:
 	python3 bench/indicators_vs_talib.py
 
-## bench-peers: SMA-cross 10/30 in backtrader and backtesting.py on one 1M-bar series: parity and bars/s.
+## bench-peers: noise backtest next to backtrader and backtesting.py on one 1M-bar series: parity and bars/s.
 bench-peers:
 	python3 bench/peers/run.py
 

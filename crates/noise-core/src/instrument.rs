@@ -94,11 +94,14 @@ impl Instrument {
         }
     }
 
+    /// The correlation group of [`Self::generic_equity`].
+    pub const UNGROUPED: &'static str = "ungrouped";
+
     /// A US equity that is not in the config (a backtest on a symbol you
     /// have not configured): one-cent ticks, point value 1, its own
     /// correlation group, NYSE sessions.
     pub fn generic_equity(symbol: &str) -> Self {
-        Self::new(symbol, AssetClass::Equity, Decimal::new(1, 2), Decimal::ONE, "ungrouped", None)
+        Self::new(symbol, AssetClass::Equity, Decimal::new(1, 2), Decimal::ONE, Self::UNGROUPED, None)
     }
 
     /// The default instruments: the five CME micro futures through Tradovate

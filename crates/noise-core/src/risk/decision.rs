@@ -85,6 +85,27 @@ pub enum DenialReason {
     },
 }
 
+impl DenialReason {
+    /// The reason's name, as it is serialized (`cap_full`, `cooldown`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TradingHalted => "trading_halted",
+            Self::ReducingOnly => "reducing_only",
+            Self::CircuitBreaker { .. } => "circuit_breaker",
+            Self::Cooldown { .. } => "cooldown",
+            Self::InvalidSignal { .. } => "invalid_signal",
+            Self::MissingInstrumentFacts { .. } => "missing_instrument_facts",
+            Self::NonPositiveEquity { .. } => "non_positive_equity",
+            Self::NegativeEdge { .. } => "negative_edge",
+            Self::SizeRoundsToZero { .. } => "size_rounds_to_zero",
+            Self::MaxOpenPositions { .. } => "max_open_positions",
+            Self::CapFull { .. } => "cap_full",
+            Self::PatternDayTrader { .. } => "pattern_day_trader",
+            Self::NoBuyingPower { .. } => "no_buying_power",
+        }
+    }
+}
+
 impl fmt::Display for DenialReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -31,7 +31,7 @@ use noise_core::market::Bar;
 use noise_core::metrics::{self, PerformanceMetrics, TradeOutcome};
 use noise_core::num::decimal_to_f64;
 use noise_core::order::OrderStatus;
-use noise_core::risk::{AccountSnapshot, ClosedTrade, PositionSnapshot, RiskState, Side};
+use noise_core::risk::{AccountSnapshot, ClosedTrade, PositionSnapshot, RiskState, Side, Verdict};
 use noise_core::signal::{Direction, Evaluation, Signal, SignalError, SymbolPipeline};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -83,6 +83,8 @@ pub struct BacktestReport {
     pub orders: u64,
     /// Signals the risk manager blocked (or long-only skipped).
     pub not_traded: u64,
+    /// Why, counted by reason (`long_only` for shorts skipped by that rule).
+    pub not_traded_by: BTreeMap<&'static str, u64>,
     pub starting_equity: Decimal,
     pub final_equity: Decimal,
     pub metrics: PerformanceMetrics,
@@ -137,6 +139,7 @@ pub fn run(
     let mut curve = Vec::with_capacity(total + 1);
     curve.push((first, cash));
     let (mut done, mut signals, mut orders, mut not_traded) = (0u64, 0u64, 0u64, 0u64);
+    let mut not_traded_by: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut trades = Vec::new();
     let mut pending: Vec<(usize, Signal)> = Vec::new();
     let mut last_day = None;
@@ -196,17 +199,23 @@ pub fn run(
             let holds_long = run.open.as_ref().is_some_and(OpenTrade::is_long);
             if options.long_only && signal.direction == Direction::Short && !holds_long {
                 not_traded += 1;
+                *not_traded_by.entry("long_only").or_default() += 1;
                 continue;
             }
             let instrument = &run.series.instrument;
-            let (_, order) =
+            let (decision, order) =
                 decide(&signal, instrument, &mut account, &mut positions, &risk, &config.risk, options.risk, now);
             match order {
                 Some(order) => {
                     book.accept(&order, instrument, now);
                     orders += 1;
                 }
-                None => not_traded += 1,
+                None => {
+                    not_traded += 1;
+                    if let Verdict::Block { reason } = &decision.verdict {
+                        *not_traded_by.entry(reason.code()).or_default() += 1;
+                    }
+                }
             }
         }
     }
@@ -223,6 +232,7 @@ pub fn run(
         signals,
         orders,
         not_traded,
+        not_traded_by,
         starting_equity: cash,
         final_equity: final_equity.round_dp(2).normalize(),
         metrics,

@@ -14,6 +14,10 @@ use super::Options;
 use crate::failure::Failure;
 use crate::files::read_input;
 
+/// The correlation group of symbols not in the config, and its exposure cap.
+pub const UNGROUPED: &str = Instrument::UNGROUPED;
+pub const UNGROUPED_CAP_PCT: f64 = 100.0;
+
 pub struct Loaded {
     pub series: Vec<Series>,
     pub gaps: Vec<Gap>,
@@ -41,7 +45,10 @@ impl Loaded {
     /// Gaps and unconfigured symbols, on standard error.
     pub fn warn_about(&self, quiet: bool) {
         for symbol in &self.unconfigured {
-            eprintln!("note: {symbol} is not a configured instrument; run as a US equity (tick 0.01, NYSE hours)");
+            eprintln!(
+                "note: {symbol} is not a configured instrument; run as a US equity (tick 0.01, NYSE hours, \
+                 correlation group `{UNGROUPED}` capped at {UNGROUPED_CAP_PCT} % unless [risk.exposure] says otherwise)"
+            );
         }
         if self.gaps.is_empty() {
             return;

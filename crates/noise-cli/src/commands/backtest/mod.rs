@@ -55,6 +55,10 @@ pub fn run(options: &Options) -> Result<(), Failure> {
     let loaded = load::load(options, &config)?;
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     loaded.warn_about(options.quiet);
+    if !loaded.unconfigured.is_empty() {
+        // Their group needs a cap or the risk chain fails closed on every signal.
+        config.risk.exposure.group_caps_pct.entry(load::UNGROUPED.into()).or_insert(load::UNGROUPED_CAP_PCT);
+    }
 
     if let Some(spec) = &spec
         && !axes.is_empty()
@@ -73,6 +77,7 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         source: options.data.display().to_string(),
         strategy: spec.as_ref().map_or_else(|| "noise pipeline".to_string(), StrategySpec::display),
         options: &backtest_options,
+        fixed_quantity: config.risk.sizing.fixed_quantity,
         loaded: &loaded,
         report: &report,
         load_ms,

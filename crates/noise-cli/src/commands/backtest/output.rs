@@ -27,6 +27,8 @@ pub struct Run<'a> {
     pub source: String,
     pub strategy: String,
     pub options: &'a BacktestOptions,
+    /// `--qty` with the risk checks on.
+    pub fixed_quantity: Option<Decimal>,
     pub loaded: &'a Loaded,
     pub report: &'a BacktestReport,
     pub load_ms: f64,
@@ -51,9 +53,10 @@ impl Run<'_> {
     }
 
     fn sizing(&self) -> String {
-        match self.options.risk {
-            RiskMode::Off { quantity } => format!("fixed {quantity}"),
-            RiskMode::Checked => "risk-based (or --qty fixed, within the caps)".into(),
+        match (self.options.risk, self.fixed_quantity) {
+            (RiskMode::Off { quantity }, _) => format!("fixed {quantity}"),
+            (RiskMode::Checked, Some(quantity)) => format!("fixed {quantity} within the risk caps"),
+            (RiskMode::Checked, None) => "risk-based".into(),
         }
     }
 
@@ -141,7 +144,9 @@ pub fn print_summary(run: &Run<'_>) {
         run.elapsed_ms,
         count(run.bars_per_sec() as u64)
     );
-    println!("signals   {}; orders {}; not traded {}", count(r.signals), count(r.orders), count(r.not_traded));
+    let why: Vec<String> = r.not_traded_by.iter().map(|(reason, n)| format!("{reason} {}", count(*n))).collect();
+    let why = if why.is_empty() { String::new() } else { format!(" ({})", why.join(", ")) };
+    println!("signals   {}; orders {}; not traded {}{why}", count(r.signals), count(r.orders), count(r.not_traded));
     println!("{}", "-".repeat(64));
     println!("total return        {}", percent(m.total_return));
     println!("CAGR                {}", m.cagr.map_or_else(|| "n/a".into(), percent));
@@ -241,6 +246,7 @@ pub fn write_json(path: &Path, run: &Run<'_>) -> Result<(), Failure> {
         "signals": r.signals,
         "orders": r.orders,
         "not_traded": r.not_traded,
+        "not_traded_by": r.not_traded_by,
         "gaps": {"count": run.loaded.gaps.len(), "listed": gaps},
         "metrics": summary(r),
         "open_positions": r.open_positions,
