@@ -57,7 +57,9 @@ fn a_run_prints_metrics_writes_json_and_report_and_is_stored() {
     }
     let bars = report["bars"].as_u64().unwrap();
     assert!(bars > 1000);
-    assert_eq!(report["equity_curve"].as_array().unwrap().len() as u64, bars + 1);
+    let curve = report["equity_curve"].as_array().unwrap();
+    assert!(curve.len() as u64 <= bars + 1 && curve.len() >= 2);
+    assert_eq!(curve[0][1], "100000");
     let trades = report["trades"].as_array().unwrap();
     assert!(!trades.is_empty(), "the sample trades");
     for field in ["symbol", "side", "qty", "entry_time", "entry_price", "exit_time", "exit_price", "pnl", "fees"] {

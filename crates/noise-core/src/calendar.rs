@@ -220,15 +220,31 @@ impl Venue {
             .find(|s| s.close > t)
     }
 
-    /// Whether `date` is a trading day (a session exists for it as trade date).
+    /// Whether `date` is a trading day (a session exists for it as trade
+    /// date), without working out the session's times.
     pub fn is_trading_day(self, date: NaiveDate) -> bool {
-        self.session_for(date).is_some()
+        let specials = match self {
+            Venue::UsEquities => NYSE_SPECIAL,
+            Venue::CmeGlobex => CME_SPECIAL,
+        };
+        !is_weekend(date) && !matches!(special(specials, date), Some(Closed))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trading_days_are_the_days_with_a_session() {
+        let mut day = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        while day.year() < 2028 {
+            for venue in [Venue::UsEquities, Venue::CmeGlobex] {
+                assert_eq!(venue.is_trading_day(day), venue.session_for(day).is_some(), "{venue:?} {day}");
+            }
+            day = day.succ_opt().unwrap();
+        }
+    }
     use crate::test_time::utc;
 
     #[test]

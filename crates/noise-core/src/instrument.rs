@@ -3,7 +3,6 @@
 use std::fmt;
 
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Venue;
@@ -67,7 +66,7 @@ impl Instrument {
 
     /// The tick size as `f64`, for comparisons with indicator values.
     pub fn tick_f64(&self) -> f64 {
-        self.tick_size.to_f64().unwrap_or(0.0)
+        crate::num::decimal_to_f64(self.tick_size)
     }
 
     fn new(

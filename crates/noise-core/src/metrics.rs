@@ -86,120 +86,159 @@ pub fn compute_with_open(
     periods_per_year: f64,
     risk_free: f64,
 ) -> PerformanceMetrics {
-    compute_series(&Slice(equity), trades, open, periods_per_year, risk_free)
+    let mut stats = CurveStats::new(periods_per_year, risk_free);
+    for &point in equity {
+        stats.push(point);
+    }
+    stats.finish(trades, open)
 }
 
-/// An equity curve the metrics read point by point, so that a long curve
-/// (a backtest's million bars) needs no copy: point `i` is (time, equity).
-pub trait EquitySeries {
-    fn len(&self) -> usize;
-    fn point(&self, i: usize) -> (DateTime<Utc>, f64);
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-struct Slice<'a>(&'a [(DateTime<Utc>, f64)]);
-
-impl EquitySeries for Slice<'_> {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn point(&self, i: usize) -> (DateTime<Utc>, f64) {
-        self.0[i]
-    }
-}
-
-/// [`compute_with_open`] over any [`EquitySeries`], in a few passes and no
-/// allocation per point.
-pub fn compute_series(
-    equity: &impl EquitySeries,
-    trades: &[TradeOutcome],
-    open: &[(DateTime<Utc>, DateTime<Utc>)],
+/// The curve's statistics, fed one point per period as the curve is made
+/// (a backtest's million bars need no second pass and no copy): Welford's
+/// running mean and variance of the per-period returns, the downside sum,
+/// the drawdown, the first and last points.
+#[derive(Debug, Clone)]
+pub struct CurveStats {
     periods_per_year: f64,
-    risk_free: f64,
-) -> PerformanceMetrics {
-    let n_points = equity.len();
-    // An empty curve has a single "point" at zero: every ratio comes out undefined.
-    let (first, last) = if n_points == 0 {
-        ((DateTime::UNIX_EPOCH, 0.0), (DateTime::UNIX_EPOCH, 0.0))
-    } else {
-        (equity.point(0), equity.point(n_points - 1))
-    };
-    let total_return = if first.1 > 0.0 { last.1 / first.1 - 1.0 } else { 0.0 };
-    let years = (last.0 - first.0).num_seconds() as f64 / (365.25 * 86_400.0);
-    let cagr = (years > 0.0 && first.1 > 0.0 && last.1 > 0.0).then(|| (last.1 / first.1).powf(1.0 / years) - 1.0);
+    /// The risk-free rate per period.
+    rf: f64,
+    first: Option<(DateTime<Utc>, f64)>,
+    last: (DateTime<Utc>, f64),
+    n: f64,
+    raw_mean: f64,
+    squares: f64,
+    downside_squares: f64,
+    /// Zero returns not yet folded in (a flat stretch costs nothing per point).
+    zeros: f64,
+    drawdown: Drawdown,
+}
 
-    // One pass: per-period returns rᵢ = eᵢ / eᵢ₋₁ − 1 (skipping periods that
-    // start at or below zero) into Welford's running mean and variance, the
-    // downside sum, and the drawdown.
-    let rf = (1.0 + risk_free).powf(1.0 / periods_per_year) - 1.0;
-    let (mut n, mut raw_mean, mut squares, mut downside_squares) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    let mut dd = Drawdown::new(first);
-    let mut previous = first.1;
-    for i in 0..n_points {
-        let point = equity.point(i);
-        if i > 0 && previous > 0.0 {
-            let r = point.1 / previous - 1.0;
-            n += 1.0;
-            let delta = r - raw_mean;
-            raw_mean += delta / n;
-            squares += delta * (r - raw_mean);
-            downside_squares += (r - rf).min(0.0).powi(2);
+impl CurveStats {
+    pub fn new(periods_per_year: f64, risk_free: f64) -> Self {
+        Self {
+            periods_per_year,
+            rf: (1.0 + risk_free).powf(1.0 / periods_per_year) - 1.0,
+            first: None,
+            last: (DateTime::UNIX_EPOCH, 0.0),
+            n: 0.0,
+            raw_mean: 0.0,
+            squares: 0.0,
+            downside_squares: 0.0,
+            zeros: 0.0,
+            drawdown: Drawdown::new((DateTime::UNIX_EPOCH, 0.0)),
         }
-        previous = point.1;
-        dd.push(point);
     }
-    let mean = raw_mean - rf; // the mean excess return
-    let annual = periods_per_year.sqrt();
-    let sharpe = (n > 1.0).then(|| (squares / (n - 1.0)).sqrt()).filter(|sd| *sd > 1e-300).map(|sd| mean / sd * annual);
-    let downside = (n > 0.0).then(|| (downside_squares / n).sqrt());
-    let sortino = downside.filter(|d| *d > 0.0).map(|d| mean / d * annual);
-    let (max_drawdown, max_drawdown_duration) = dd.finish(last);
 
-    let wins: Vec<f64> = trades.iter().map(|t| t.pnl).filter(|p| *p > 0.0).collect();
-    let losses: Vec<f64> = trades.iter().map(|t| t.pnl).filter(|p| *p < 0.0).collect();
-    let count = trades.len();
-    let gross_loss: f64 = -losses.iter().sum::<f64>();
-    PerformanceMetrics {
-        total_return,
-        cagr,
-        sharpe,
-        sortino,
-        max_drawdown,
-        max_drawdown_duration,
-        trades: count,
-        win_rate: (count > 0).then(|| wins.len() as f64 / count as f64),
-        profit_factor: (gross_loss > 0.0).then(|| wins.iter().sum::<f64>() / gross_loss),
-        expectancy: (count > 0).then(|| trades.iter().map(|t| t.pnl).sum::<f64>() / count as f64),
-        average_trade_duration: (count > 0)
-            .then(|| trades.iter().map(|t| (t.exit - t.entry).num_seconds()).sum::<i64>() / count as i64),
-        exposure: exposure(trades.iter().map(|t| (t.entry, t.exit)).chain(open.iter().copied()), first.0, last.0),
+    /// The next point. Its return rᵢ = eᵢ / eᵢ₋₁ − 1 counts unless the
+    /// previous equity was at or below zero.
+    #[inline]
+    pub fn push(&mut self, point: (DateTime<Utc>, f64)) {
+        if self.first.is_none() {
+            self.first = Some(point);
+            self.drawdown = Drawdown::new(point);
+        } else if self.last.1 > 0.0 {
+            if point.1 == self.last.1 {
+                // A zero return: counted now, folded in with the next change.
+                self.zeros += 1.0;
+                self.last.0 = point.0;
+                self.drawdown.push(point);
+                return;
+            }
+            self.fold_zeros();
+            let r = point.1 / self.last.1 - 1.0;
+            self.n += 1.0;
+            let delta = r - self.raw_mean;
+            self.raw_mean += delta / self.n;
+            self.squares += delta * (r - self.raw_mean);
+            self.downside_squares += (r - self.rf).min(0.0).powi(2);
+        }
+        self.last = point;
+        self.drawdown.push(point);
+    }
+
+    /// Merges the pending zero returns as one group (Chan et al.'s update
+    /// of a mean and sum of squares by a group with mean 0 and no spread).
+    fn fold_zeros(&mut self) {
+        let k = self.zeros;
+        if k == 0.0 {
+            return;
+        }
+        let total = self.n + k;
+        let delta = -self.raw_mean;
+        self.squares += delta * delta * self.n * k / total;
+        self.raw_mean += delta * k / total;
+        self.n = total;
+        self.downside_squares += k * (-self.rf).min(0.0).powi(2);
+        self.zeros = 0.0;
+    }
+
+    /// Every metric, with the closed trades and the positions still open.
+    pub fn finish(mut self, trades: &[TradeOutcome], open: &[(DateTime<Utc>, DateTime<Utc>)]) -> PerformanceMetrics {
+        self.fold_zeros();
+        // An empty curve has a single "point" at zero: every ratio comes out undefined.
+        let first = self.first.unwrap_or((DateTime::UNIX_EPOCH, 0.0));
+        let last = self.last;
+        let total_return = if first.1 > 0.0 { last.1 / first.1 - 1.0 } else { 0.0 };
+        let years = (last.0 - first.0).num_seconds() as f64 / (365.25 * 86_400.0);
+        let cagr = (years > 0.0 && first.1 > 0.0 && last.1 > 0.0).then(|| (last.1 / first.1).powf(1.0 / years) - 1.0);
+        let (n, annual) = (self.n, self.periods_per_year.sqrt());
+        let mean = self.raw_mean - self.rf; // the mean excess return
+        let sharpe =
+            (n > 1.0).then(|| (self.squares / (n - 1.0)).sqrt()).filter(|sd| *sd > 1e-300).map(|sd| mean / sd * annual);
+        let downside = (n > 0.0).then(|| (self.downside_squares / n).sqrt());
+        let sortino = downside.filter(|d| *d > 0.0).map(|d| mean / d * annual);
+        let (max_drawdown, max_drawdown_duration) = self.drawdown.finish(last);
+
+        let wins: Vec<f64> = trades.iter().map(|t| t.pnl).filter(|p| *p > 0.0).collect();
+        let losses: Vec<f64> = trades.iter().map(|t| t.pnl).filter(|p| *p < 0.0).collect();
+        let count = trades.len();
+        let gross_loss: f64 = -losses.iter().sum::<f64>();
+        PerformanceMetrics {
+            total_return,
+            cagr,
+            sharpe,
+            sortino,
+            max_drawdown,
+            max_drawdown_duration,
+            trades: count,
+            win_rate: (count > 0).then(|| wins.len() as f64 / count as f64),
+            profit_factor: (gross_loss > 0.0).then(|| wins.iter().sum::<f64>() / gross_loss),
+            expectancy: (count > 0).then(|| trades.iter().map(|t| t.pnl).sum::<f64>() / count as f64),
+            average_trade_duration: (count > 0)
+                .then(|| trades.iter().map(|t| (t.exit - t.entry).num_seconds()).sum::<i64>() / count as i64),
+            exposure: exposure(trades.iter().map(|t| (t.entry, t.exit)).chain(open.iter().copied()), first.0, last.0),
+        }
     }
 }
 
 /// The deepest drawdown and the longest time (seconds) under a previous
 /// peak, point by point.
+#[derive(Debug, Clone)]
 struct Drawdown {
     peak: f64,
     peak_time: i64,
     deepest: f64,
     longest: i64,
+    /// The last equity measured under the current peak.
+    last_under: f64,
 }
 
 impl Drawdown {
     fn new(first: (DateTime<Utc>, f64)) -> Self {
-        Self { peak: first.1, peak_time: first.0.timestamp(), deepest: 0.0, longest: 0 }
+        Self { peak: first.1, peak_time: first.0.timestamp(), deepest: 0.0, longest: 0, last_under: f64::NAN }
     }
 
+    #[inline]
     fn push(&mut self, (t, e): (DateTime<Utc>, f64)) {
         if e >= self.peak {
             let t = t.timestamp();
             self.longest = self.longest.max(t - self.peak_time);
             self.peak = e;
             self.peak_time = t;
-        } else if self.peak > 0.0 {
+            self.last_under = f64::NAN;
+        } else if self.peak > 0.0 && e != self.last_under {
             self.deepest = self.deepest.max((self.peak - e) / self.peak);
+            self.last_under = e; // the same equity under the same peak measures the same
         }
     }
 

@@ -53,6 +53,15 @@ fn market() -> crate::OrderKind {
     crate::OrderKind::Market
 }
 
+/// `SIM-<n>`, written without the formatting machinery (one per order).
+fn broker_order_id(n: u64) -> String {
+    let digits = n.to_string();
+    let mut id = String::with_capacity(4 + digits.len());
+    id.push_str("SIM-");
+    id.push_str(&digits);
+    id
+}
+
 /// Everything the simulated broker remembers (serialised to its file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimState {
@@ -119,7 +128,7 @@ impl SimState {
         quantity: Decimal,
         at: DateTime<Utc>,
     ) -> OrderState {
-        let broker_order_id = format!("SIM-{}", self.next_order);
+        let broker_order_id = broker_order_id(self.next_order);
         self.next_order += 1;
         OrderState {
             client_order_id: client_order_id.to_string(),
@@ -429,15 +438,20 @@ impl SimState {
             Side::Buy => qty,
             Side::Sell => -qty,
         };
-        let position = self.positions.entry(instrument.symbol.clone()).or_insert(SimPosition {
-            quantity: Decimal::ZERO,
-            average_price: price,
-            last_price: price,
-            point_value: instrument.point_value,
-            asset_class: instrument.asset_class,
-            initial_margin: instrument.initial_margin.unwrap_or_default(),
-            bracket_parent: None,
-        });
+        // Looked up before inserting: the symbol is cloned only for a new position.
+        if !self.positions.contains_key(&instrument.symbol) {
+            let flat = SimPosition {
+                quantity: Decimal::ZERO,
+                average_price: price,
+                last_price: price,
+                point_value: instrument.point_value,
+                asset_class: instrument.asset_class,
+                initial_margin: instrument.initial_margin.unwrap_or_default(),
+                bracket_parent: None,
+            };
+            self.positions.insert(instrument.symbol.clone(), flat);
+        }
+        let Some(position) = self.positions.get_mut(&instrument.symbol) else { return fees };
         let old = position.quantity;
         let new = old + signed;
         // Realized P&L on the part that closes.

@@ -1,8 +1,9 @@
 //! The risk checks, one type each, run in the order of [`CHAIN`].
 
+use crate::num::decimal_to_f64;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::prelude::FromPrimitive;
 
 use crate::instrument::{AssetClass, Instrument};
 use crate::signal::{Candidate, Direction};
@@ -236,7 +237,7 @@ impl RiskCheck for PatternDayTrader {
         };
         let cfg = &ctx.config.pdt;
         let limit = Some(Figure::Count(cfg.max_day_trades as usize));
-        let below_minimum = ctx.account.equity.to_f64().is_some_and(|e| e < cfg.min_equity);
+        let below_minimum = decimal_to_f64(ctx.account.equity) < cfg.min_equity;
         let restricted = cfg.enforce && ctx.account.margin_account && below_minimum;
         if ctx.intent == Intent::Entry && restricted && count >= cfg.max_day_trades as usize {
             let reason = DenialReason::PatternDayTrader { day_trades: count, limit: cfg.max_day_trades };
@@ -256,18 +257,25 @@ impl PositionSizing {
         if !s.kelly_enabled || results.len() < s.kelly_min_trades {
             return Ok(s.risk_per_trade_pct);
         }
-        let wins: Vec<f64> =
-            results.iter().filter(|p| p.is_sign_positive() && !p.is_zero()).filter_map(|p| p.to_f64()).collect();
-        let losses: Vec<f64> =
-            results.iter().filter(|p| p.is_sign_negative()).filter_map(|p| p.to_f64()).map(f64::abs).collect();
-        let p = wins.len() as f64 / results.len() as f64;
-        let kelly = if losses.is_empty() {
+        // One pass over the recent results (each evaluation reads up to `kelly_lookback` of them).
+        let (mut wins, mut win_sum, mut losses, mut loss_sum) = (0usize, 0.0f64, 0usize, 0.0f64);
+        for p in results {
+            if p.is_sign_positive() && !p.is_zero() {
+                wins += 1;
+                win_sum += decimal_to_f64(*p);
+            } else if p.is_sign_negative() {
+                losses += 1;
+                loss_sum -= decimal_to_f64(*p);
+            }
+        }
+        let p = wins as f64 / results.len() as f64;
+        let kelly = if losses == 0 {
             p
-        } else if wins.is_empty() {
+        } else if wins == 0 {
             -1.0
         } else {
-            let avg_win = wins.iter().sum::<f64>() / wins.len() as f64;
-            let avg_loss = losses.iter().sum::<f64>() / losses.len() as f64;
+            let avg_win = win_sum / wins as f64;
+            let avg_loss = loss_sum / losses as f64;
             p - (1.0 - p) / (avg_win / avg_loss)
         };
         if kelly <= 0.0 {

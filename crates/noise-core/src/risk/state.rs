@@ -9,7 +9,6 @@ use std::collections::VecDeque;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::America::New_York;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Venue;
@@ -233,6 +232,9 @@ impl RiskState {
     /// Day trades in the five trading days ending `today` (US equities
     /// calendar: weekends and holidays are not trading days).
     pub fn day_trades_in_window(&self, today: NaiveDate) -> usize {
+        if self.day_trades.is_empty() {
+            return 0;
+        }
         let start = five_trading_days_ending(today);
         self.day_trades.iter().filter(|(d, _)| *d >= start && *d <= today).count()
     }
@@ -274,7 +276,7 @@ pub(crate) fn loss_pct(reference: Decimal, equity: Decimal) -> f64 {
     if reference <= Decimal::ZERO || equity >= reference {
         return 0.0;
     }
-    ((reference - equity) / reference * Decimal::ONE_HUNDRED).to_f64().unwrap_or(f64::INFINITY)
+    crate::num::decimal_to_f64((reference - equity) / reference * Decimal::ONE_HUNDRED)
 }
 
 /// The US equities trading date of an instant (New York calendar date).

@@ -60,21 +60,25 @@ pub(crate) fn adjusted_weights(base: &[(&'static str, f64)], regime: &Regime, ad
     if total > 0.0 { raw.iter().map(|w| w / total).collect() } else { raw }
 }
 
-/// Combines the opinions (one slot per strategy, `None` = abstain).
-/// Returns the direction, strength and the components, or `None` when no
-/// strategy had an opinion; a zero score (a perfect conflict) has no direction.
+/// What the combination concluded: direction (none on a perfect conflict),
+/// strength, and each voter's component.
+pub(crate) type Combined = (Option<Direction>, f64, Vec<WeightedComponent>);
+
+/// Combines the opinions (one slot per strategy, `None` = abstain), taking
+/// them out of `opinions` (a buffer the caller reuses). Returns `None` when
+/// no strategy had an opinion.
 pub(crate) fn combine(
     base: &[(&'static str, f64)],
     weights: &[f64],
-    opinions: Vec<Option<Opinion>>,
-) -> Option<(Option<Direction>, f64, Vec<WeightedComponent>)> {
+    opinions: &mut Vec<Option<Opinion>>,
+) -> Option<Combined> {
     let voters_weight: f64 = opinions.iter().zip(weights).filter(|(o, _)| o.is_some()).map(|(_, w)| w).sum();
     if opinions.iter().all(Option::is_none) {
         return None;
     }
     let mut score = 0.0;
     let mut components = Vec::new();
-    for ((opinion, &weight), &(name, base_weight)) in opinions.into_iter().zip(weights).zip(base) {
+    for ((opinion, &weight), &(name, base_weight)) in opinions.drain(..).zip(weights).zip(base) {
         let Some(opinion) = opinion else { continue };
         let contribution = if voters_weight > 0.0 {
             weight * opinion.strength * opinion.direction.sign() / voters_weight
@@ -134,12 +138,12 @@ mod tests {
             (vec![None, opinion(Short, 0.5), opinion(Long, 0.5)], None, 0.0),
         ];
         for (opinions, direction, strength) in cases {
-            let (d, s, components) = combine(&BASE, &w, opinions.clone()).unwrap();
+            let (d, s, components) = combine(&BASE, &w, &mut opinions.clone()).unwrap();
             assert_eq!(d, direction, "{opinions:?}");
             assert!((s - strength).abs() < 1e-12, "{s} vs {strength}");
             let total: f64 = components.iter().map(|c| c.contribution).sum();
             assert!((total.abs() - s).abs() < 1e-12);
         }
-        assert!(combine(&BASE, &w, vec![None, None, None]).is_none());
+        assert!(combine(&BASE, &w, &mut vec![None, None, None]).is_none());
     }
 }

@@ -85,6 +85,11 @@ pub struct SymbolPipeline {
     /// The last session looked up; calendar lookups convert time zones, so
     /// one lookup serves every bar of a session.
     session: Option<Session>,
+    /// Outside any session: from when until when (the next open) the market
+    /// is known to be closed, so nights and weekends cost one lookup too.
+    closed: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Reused each bar: the strategies' opinions.
+    opinions: Vec<Option<super::strategy::Opinion>>,
     /// `Some` for a run of one strategy (see [`SymbolPipeline::single`]).
     single: Option<Inputs>,
 }
@@ -117,6 +122,8 @@ impl SymbolPipeline {
             higher,
             last_bar: None,
             session: None,
+            closed: None,
+            opinions: Vec::new(),
             single: None,
         })
     }
@@ -146,6 +153,8 @@ impl SymbolPipeline {
             higher: Vec::new(),
             last_bar: None,
             session: None,
+            closed: None,
+            opinions: Vec::new(),
             single: Some(inputs),
         })
     }
@@ -185,9 +194,19 @@ impl SymbolPipeline {
         let (Some(regime), Some(atr)) = (Regime::detect(&features.ind, &self.config.regime), features.ind.atr) else {
             return Ok(None);
         };
-        let opinions = self.strategies.iter().map(|s| s.evaluate(features, &regime)).collect();
+        // One buffer for every bar's opinions; most bars have none, and then
+        // nothing is weighed or allocated.
+        let mut opinions = std::mem::take(&mut self.opinions);
+        opinions.clear();
+        opinions.extend(self.strategies.iter().map(|s| s.evaluate(features, &regime)));
+        if opinions.iter().all(Option::is_none) {
+            self.opinions = opinions;
+            return Ok(None);
+        }
         let weights = adjusted_weights(&self.base_weights, &regime, self.config.regime_adjustment);
-        let Some((Some(direction), strength, components)) = combine(&self.base_weights, &weights, opinions) else {
+        let combined = combine(&self.base_weights, &weights, &mut opinions);
+        self.opinions = opinions;
+        let Some((Some(direction), strength, components)) = combined else {
             return Ok(None);
         };
 
@@ -276,7 +295,15 @@ impl SymbolPipeline {
         if let Some(s) = self.session.filter(|s| s.contains(t)) {
             return Some(s);
         }
+        if self.closed.is_some_and(|(from, until)| from <= t && t < until) {
+            return None;
+        }
         self.session = self.instrument.venue.session_at(t);
+        self.closed = match self.session {
+            Some(_) => None,
+            // No session holds t, so none starts before the next one opens.
+            None => self.instrument.venue.next_session(t).map(|next| (t, next.open)),
+        };
         self.session
     }
 
@@ -359,5 +386,28 @@ impl SignalManager {
         let last_close = last.time + Timeframe::M1.duration();
         let evaluations = Self::replay(history, instrument, now, config, indicators)?;
         Ok(evaluations.into_iter().last().filter(|e| e.candidate().time == last_close))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cache_answers_as_the_calendar_does() {
+        // Every minute across a DST change, a weekend, and Good Friday 2026 (NYSE closed, Globex early).
+        for symbol in ["SPY", "MNQ"] {
+            let instrument = Instrument::defaults().into_iter().find(|i| i.symbol == symbol).unwrap();
+            let venue = instrument.venue;
+            let mut pipeline =
+                SymbolPipeline::new(instrument, &SignalConfig::default(), &IndicatorParams::default()).unwrap();
+            let mut now: DateTime<Utc> = "2026-03-05T00:00:00Z".parse().unwrap();
+            let end: DateTime<Utc> = "2026-04-07T00:00:00Z".parse().unwrap();
+            while now < end {
+                let t = now - chrono::TimeDelta::seconds(1);
+                assert_eq!(pipeline.session_at(now), venue.session_at(t), "{symbol} {now}");
+                now += chrono::TimeDelta::minutes(1);
+            }
+        }
     }
 }

@@ -90,7 +90,9 @@ pub struct BacktestReport {
     pub metrics: PerformanceMetrics,
     pub trades: Vec<TradeRecord>,
     pub open_positions: Vec<OpenPosition>,
-    /// Equity at the close of every bar (and at the first bar's open), unrounded.
+    /// The equity as a step curve, unrounded: at the first bar's open, at
+    /// each bar's close where it changed, and at the last bar's close. (The
+    /// metrics see every bar's close.)
     pub equity_curve: Vec<(DateTime<Utc>, Decimal)>,
 }
 
@@ -136,8 +138,13 @@ pub fn run(
     let mut risk = RiskState::new(cash);
     let checked = options.risk == RiskMode::Checked;
     let total: usize = series.iter().map(|s| s.bars.len()).sum();
-    let mut curve = Vec::with_capacity(total + 1);
+    let mut curve = Vec::with_capacity(total / 2 + 2);
     curve.push((first, cash));
+    let mut stats = metrics::CurveStats::new(periods_per_year(series), options.risk_free_rate);
+    stats.push((first, decimal_to_f64(cash)));
+    // The equity last converted for the statistics (most bars leave it unchanged).
+    let mut last_equity = (cash, decimal_to_f64(cash));
+    let mut last_close = first;
     let (mut done, mut signals, mut orders, mut not_traded) = (0u64, 0u64, 0u64, 0u64);
     let mut not_traded_by: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut trades = Vec::new();
@@ -184,7 +191,12 @@ pub fn run(
             }
         }
         let equity = book.equity();
-        curve.push((now, equity));
+        if equity != last_equity.0 {
+            last_equity = (equity, decimal_to_f64(equity));
+            curve.push((now, equity));
+        }
+        stats.push((now, last_equity.1));
+        last_close = now;
         if checked && marked != Some(equity) {
             risk.mark_equity(equity.round_dp(2), now, &config.risk);
             marked = Some(equity);
@@ -225,8 +237,11 @@ pub fn run(
         .iter()
         .filter_map(|r| Some(r.open.as_ref()?.marked(&r.series.instrument, r.series.bars.last()?.close)))
         .collect();
-    let final_equity = curve.last().map_or(cash, |p| p.1);
-    let metrics = performance(&curve, &trades, &open_positions, options.risk_free_rate);
+    let final_equity = last_equity.0;
+    if curve.last().is_some_and(|p| p.0 < last_close) {
+        curve.push((last_close, final_equity));
+    }
+    let metrics = performance(stats, &trades, &open_positions, last_close);
     Ok(BacktestReport {
         bars: done,
         signals,
@@ -350,48 +365,45 @@ fn snapshots(
     (snapshot, positions)
 }
 
-/// The metrics of a run. Returns are per bar; the year has as many bars as
-/// the data shows per year of its span (so 24-hour data and session-only
-/// data are both annualised by what they are), or a session year of
-/// minutes when the span is under a day.
+/// The metrics of a run from its curve statistics, its trades and the
+/// positions still open at `end`.
 fn performance(
-    curve: &[(DateTime<Utc>, Decimal)],
+    stats: metrics::CurveStats,
     trades: &[TradeRecord],
     open: &[OpenPosition],
-    risk_free_rate: f64,
+    end: DateTime<Utc>,
 ) -> PerformanceMetrics {
     let outcomes: Vec<TradeOutcome> = trades
         .iter()
         .map(|t| TradeOutcome { entry: t.entry_time, exit: t.exit_time, pnl: decimal_to_f64(t.pnl) })
         .collect();
-    let held_to_end: Vec<(DateTime<Utc>, DateTime<Utc>)> =
-        open.iter().filter_map(|p| Some((p.entry_time, curve.last()?.0))).collect();
-    metrics::compute_series(&DecimalCurve(curve), &outcomes, &held_to_end, periods_per_year(curve), risk_free_rate)
+    let held_to_end: Vec<(DateTime<Utc>, DateTime<Utc>)> = open.iter().map(|p| (p.entry_time, end)).collect();
+    stats.finish(&outcomes, &held_to_end)
 }
 
-/// The curve as the metrics read it: each point converted as it is read.
-struct DecimalCurve<'a>(&'a [(DateTime<Utc>, Decimal)]);
-
-impl metrics::EquitySeries for DecimalCurve<'_> {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn point(&self, i: usize) -> (DateTime<Utc>, f64) {
-        let (t, e) = self.0[i];
-        (t, decimal_to_f64(e))
-    }
-}
-
-fn periods_per_year(curve: &[(DateTime<Utc>, Decimal)]) -> f64 {
-    let span = match (curve.first(), curve.last()) {
-        (Some(a), Some(b)) => b.0 - a.0,
+/// Periods per year for annualising: as many as the data has bars (distinct
+/// bar times, plus the opening point) per year of its span, so 24-hour data
+/// and session-only data are both annualised by what they are; a session
+/// year of minutes (252 × 390) when the span is under a day.
+fn periods_per_year(series: &[Series]) -> f64 {
+    let first = series.iter().filter_map(|s| s.bars.first()).map(|b| b.time).min();
+    let last = series.iter().filter_map(|s| s.bars.last()).map(|b| b.time).max();
+    let span = match (first, last) {
+        (Some(a), Some(b)) => b + TimeDelta::minutes(1) - a,
         _ => TimeDelta::zero(),
     };
-    if span < TimeDelta::days(1) || curve.len() < 2 {
+    if span < TimeDelta::days(1) {
         return metrics::periods_per_year(noise_core::market::Timeframe::M1, noise_core::calendar::Venue::UsEquities);
     }
-    let years = span.num_seconds() as f64 / (365.25 * 86_400.0);
-    (curve.len() - 1) as f64 / years
+    let distinct = if series.len() == 1 {
+        series[0].bars.len()
+    } else {
+        let mut times: Vec<DateTime<Utc>> = series.iter().flat_map(|s| s.bars.iter().map(|b| b.time)).collect();
+        times.sort_unstable();
+        times.dedup();
+        times.len()
+    };
+    distinct as f64 / (span.num_seconds() as f64 / (365.25 * 86_400.0))
 }
 
 #[cfg(test)]

@@ -183,7 +183,42 @@ fn the_full_pipeline_with_risk_on_acts_on_the_signals_noise_signals_finds() {
     assert_eq!(report.orders + report.not_traded, report.signals);
     assert!(report.orders > 0);
     assert_eq!(report.bars, bars.len() as u64);
-    assert_eq!(report.equity_curve.len(), bars.len() + 1);
+    assert!(report.equity_curve.len() <= bars.len() + 1);
+}
+
+#[test]
+fn the_step_curve_loses_nothing_the_metrics_need() {
+    let bars = walk(6_000, 13);
+    let mut options = sma_cross_options(dec!(10));
+    options.risk_free_rate = 0.03;
+    let report = backtest(bars.clone(), &options);
+    let curve = &report.equity_curve;
+    let minute = TimeDelta::minutes(1);
+    assert_eq!(curve[0], (bars[0].time, dec!(100000)));
+    assert_eq!(curve.last().unwrap().0, bars.last().unwrap().time + minute);
+    assert!(curve.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(curve.len() < bars.len() / 2 + 10, "flat stretches are not repeated: {}", curve.len());
+    // Expanded back to one point per bar close, the curve gives the same metrics.
+    let mut full = vec![(curve[0].0, decimal_to_f64(curve[0].1))];
+    let mut step = 1;
+    let mut equity = curve[0].1;
+    for bar in &bars {
+        let close = bar.time + minute;
+        while step < curve.len() && curve[step].0 <= close {
+            equity = curve[step].1;
+            step += 1;
+        }
+        full.push((close, decimal_to_f64(equity)));
+    }
+    let outcomes: Vec<TradeOutcome> = report
+        .trades
+        .iter()
+        .map(|t| TradeOutcome { entry: t.entry_time, exit: t.exit_time, pnl: decimal_to_f64(t.pnl) })
+        .collect();
+    let years = (full.last().unwrap().0 - full[0].0).num_seconds() as f64 / (365.25 * 86_400.0);
+    let held: Vec<_> = report.open_positions.iter().map(|p| (p.entry_time, full.last().unwrap().0)).collect();
+    let expected = metrics::compute_with_open(&full, &outcomes, &held, bars.len() as f64 / years, 0.03);
+    assert_eq!(report.metrics, expected);
 }
 
 #[test]
