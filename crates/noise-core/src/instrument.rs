@@ -158,6 +158,13 @@ pub fn round_to_tick(price: Decimal, tick: Decimal, rounding: TickRounding) -> D
     if tick <= Decimal::ZERO {
         return price;
     }
+    // A tick of 10^-k: a price with at most k decimals is on the grid already
+    // (and a decimal division is the dearest thing a fill does).
+    if tick.mantissa() == 1 && price.scale() <= tick.scale() {
+        let mut on_grid = price;
+        on_grid.rescale(tick.scale());
+        return on_grid;
+    }
     let ticks = price / tick;
     let whole = match rounding {
         TickRounding::Nearest => ticks.round(),
@@ -186,6 +193,24 @@ mod tests {
         ];
         for (price, tick, mode, want) in cases {
             assert_eq!(round_to_tick(price, tick, mode), want, "{price} {tick} {mode:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_on_grid_shortcut_equals_the_division(cents in 1i64..10_000_000, scale in 0u32..4, k in 0u32..4) {
+            let price = Decimal::new(cents, scale);
+            let tick = Decimal::new(1, k);
+            for mode in [TickRounding::Nearest, TickRounding::Down, TickRounding::Up] {
+                let slow = match mode {
+                    TickRounding::Nearest => (price / tick).round(),
+                    TickRounding::Down => (price / tick).floor(),
+                    TickRounding::Up => (price / tick).ceil(),
+                } * tick;
+                let fast = round_to_tick(price, tick, mode);
+                // Equal in value and written alike (611.50 stays 611.50).
+                proptest::prop_assert_eq!(fast.to_string(), slow.to_string());
+            }
         }
     }
 

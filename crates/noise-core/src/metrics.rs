@@ -145,15 +145,20 @@ impl CurveStats {
                 return;
             }
             self.fold_zeros();
-            let r = point.1 / self.last.1 - 1.0;
-            self.n += 1.0;
-            let delta = r - self.raw_mean;
-            self.raw_mean += delta / self.n;
-            self.squares += delta * (r - self.raw_mean);
-            self.downside_squares += (r - self.rf).min(0.0).powi(2);
+            self.add_return(point.1 / self.last.1 - 1.0);
         }
         self.last = point;
         self.drawdown.push(point);
+    }
+
+    /// Welford's update of the running mean and sum of squared deviations.
+    #[inline]
+    fn add_return(&mut self, r: f64) {
+        self.n += 1.0;
+        let delta = r - self.raw_mean;
+        self.raw_mean += delta / self.n;
+        self.squares += delta * (r - self.raw_mean);
+        self.downside_squares += (r - self.rf).min(0.0).powi(2);
     }
 
     /// Merges the pending zero returns as one group (Chan et al.'s update

@@ -68,7 +68,8 @@ pub fn decide(
         RiskMode::Off { quantity } => risk::without_checks(signal, positions, quantity, now),
     };
     let Some(approval) = decision.approval() else { return (decision, None) };
-    if approval.intent() == Intent::Entry {
+    // Without the checks nothing reads the reservation.
+    if approval.intent() == Intent::Entry && mode == RiskMode::Checked {
         let signed = if approval.side() == Side::Buy { approval.quantity() } else { -approval.quantity() };
         positions.push(PositionSnapshot::new(instrument, signed, approval.entry(), approval.entry()));
         match instrument.asset_class {

@@ -55,11 +55,23 @@ fn market() -> crate::OrderKind {
 
 /// `SIM-<n>`, written without the formatting machinery (one per order).
 fn broker_order_id(n: u64) -> String {
-    let digits = n.to_string();
-    let mut id = String::with_capacity(4 + digits.len());
+    let mut id = String::with_capacity(24);
     id.push_str("SIM-");
-    id.push_str(&digits);
-    id
+    let start = id.len();
+    let mut rest = n;
+    loop {
+        id.insert(start, char::from(b'0' + (rest % 10) as u8));
+        rest /= 10;
+        if rest == 0 {
+            break id;
+        }
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn broker_order_ids_count() {
+    assert_eq!([broker_order_id(1), broker_order_id(10), broker_order_id(9_087)], ["SIM-1", "SIM-10", "SIM-9087"]);
 }
 
 /// Everything the simulated broker remembers (serialised to its file).
@@ -290,10 +302,10 @@ impl SimState {
             let (side, qty) = (order.state.side, order.state.quantity);
             let (stop, target) = (order.stop_loss, order.take_profit);
             self.fill(instrument, &id, side, qty, price, now, config);
-            filled.push(id.clone());
             if stop.is_some() || target.is_some() {
                 self.open_bracket(instrument, &id, side, qty, stop, target, now);
             }
+            filled.push(id);
         }
         self.mark(symbol, bar.close);
         filled.extend(self.trigger_legs(instrument, bar, now, config));
