@@ -105,8 +105,12 @@ pub struct CurveStats {
     first: Option<(DateTime<Utc>, f64)>,
     last: (DateTime<Utc>, f64),
     n: f64,
-    raw_mean: f64,
-    squares: f64,
+    /// The returns are summed shifted by the first one (`shift`), which
+    /// keeps the variance exact for a constant series and free of
+    /// cancellation, with no division per point.
+    shift: Option<f64>,
+    sum: f64,
+    sum_squares: f64,
     downside_squares: f64,
     /// Zero returns not yet folded in (a flat stretch costs nothing per point).
     zeros: f64,
@@ -121,8 +125,9 @@ impl CurveStats {
             first: None,
             last: (DateTime::UNIX_EPOCH, 0.0),
             n: 0.0,
-            raw_mean: 0.0,
-            squares: 0.0,
+            shift: None,
+            sum: 0.0,
+            sum_squares: 0.0,
             downside_squares: 0.0,
             zeros: 0.0,
             drawdown: Drawdown::new((DateTime::UNIX_EPOCH, 0.0)),
@@ -131,7 +136,7 @@ impl CurveStats {
 
     /// The next point. Its return rᵢ = eᵢ / eᵢ₋₁ − 1 counts unless the
     /// previous equity was at or below zero.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, point: (DateTime<Utc>, f64)) {
         if self.first.is_none() {
             self.first = Some(point);
@@ -151,30 +156,38 @@ impl CurveStats {
         self.drawdown.push(point);
     }
 
-    /// Welford's update of the running mean and sum of squared deviations.
-    #[inline]
+    #[inline(always)]
     fn add_return(&mut self, r: f64) {
+        let d = r - *self.shift.get_or_insert(r);
         self.n += 1.0;
-        let delta = r - self.raw_mean;
-        self.raw_mean += delta / self.n;
-        self.squares += delta * (r - self.raw_mean);
+        self.sum += d;
+        self.sum_squares += d * d;
         self.downside_squares += (r - self.rf).min(0.0).powi(2);
     }
 
-    /// Merges the pending zero returns as one group (Chan et al.'s update
-    /// of a mean and sum of squares by a group with mean 0 and no spread).
+    /// Folds in the pending zero returns at once.
     fn fold_zeros(&mut self) {
         let k = self.zeros;
         if k == 0.0 {
             return;
         }
-        let total = self.n + k;
-        let delta = -self.raw_mean;
-        self.squares += delta * delta * self.n * k / total;
-        self.raw_mean += delta * k / total;
-        self.n = total;
+        let d = -*self.shift.get_or_insert(0.0);
+        self.n += k;
+        self.sum += k * d;
+        self.sum_squares += k * d * d;
         self.downside_squares += k * (-self.rf).min(0.0).powi(2);
         self.zeros = 0.0;
+    }
+
+    /// Mean and sample variance of the returns.
+    fn moments(&self) -> (f64, f64) {
+        let n = self.n;
+        if n == 0.0 {
+            return (0.0, 0.0);
+        }
+        let mean_shifted = self.sum / n;
+        let variance = if n > 1.0 { ((self.sum_squares - self.sum * mean_shifted) / (n - 1.0)).max(0.0) } else { 0.0 };
+        (self.shift.unwrap_or(0.0) + mean_shifted, variance)
     }
 
     /// Every metric, with the closed trades and the positions still open.
@@ -187,9 +200,9 @@ impl CurveStats {
         let years = (last.0 - first.0).num_seconds() as f64 / (365.25 * 86_400.0);
         let cagr = (years > 0.0 && first.1 > 0.0 && last.1 > 0.0).then(|| (last.1 / first.1).powf(1.0 / years) - 1.0);
         let (n, annual) = (self.n, self.periods_per_year.sqrt());
-        let mean = self.raw_mean - self.rf; // the mean excess return
-        let sharpe =
-            (n > 1.0).then(|| (self.squares / (n - 1.0)).sqrt()).filter(|sd| *sd > 1e-300).map(|sd| mean / sd * annual);
+        let (raw_mean, variance) = self.moments();
+        let mean = raw_mean - self.rf; // the mean excess return
+        let sharpe = (n > 1.0).then(|| variance.sqrt()).filter(|sd| *sd > 0.0).map(|sd| mean / sd * annual);
         let downside = (n > 0.0).then(|| (self.downside_squares / n).sqrt());
         let sortino = downside.filter(|d| *d > 0.0).map(|d| mean / d * annual);
         let (max_drawdown, max_drawdown_duration) = self.drawdown.finish(last);
@@ -226,23 +239,33 @@ struct Drawdown {
     longest: i64,
     /// The last equity measured under the current peak.
     last_under: f64,
+    /// 1 / peak: a multiplication per point instead of a division.
+    inverse_peak: f64,
 }
 
 impl Drawdown {
     fn new(first: (DateTime<Utc>, f64)) -> Self {
-        Self { peak: first.1, peak_time: first.0.timestamp(), deepest: 0.0, longest: 0, last_under: f64::NAN }
+        Self {
+            peak: first.1,
+            inverse_peak: 1.0 / first.1,
+            peak_time: first.0.timestamp(),
+            deepest: 0.0,
+            longest: 0,
+            last_under: f64::NAN,
+        }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, (t, e): (DateTime<Utc>, f64)) {
         if e >= self.peak {
             let t = t.timestamp();
             self.longest = self.longest.max(t - self.peak_time);
             self.peak = e;
+            self.inverse_peak = 1.0 / e;
             self.peak_time = t;
             self.last_under = f64::NAN;
         } else if self.peak > 0.0 && e != self.last_under {
-            self.deepest = self.deepest.max((self.peak - e) / self.peak);
+            self.deepest = self.deepest.max((self.peak - e) * self.inverse_peak);
             self.last_under = e; // the same equity under the same peak measures the same
         }
     }

@@ -16,6 +16,7 @@ const POW10: [f64; 23] = [
 /// rounded text parser (Python's `float`, Rust's `str::parse`) gives for the
 /// same digits. That keeps our indicators bit-comparable with TA-Lib fed
 /// from the same CSV.
+#[inline]
 pub fn decimal_to_f64(value: Decimal) -> f64 {
     let mantissa = value.mantissa();
     let scale = value.scale() as usize;

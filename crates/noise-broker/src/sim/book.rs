@@ -202,6 +202,7 @@ impl SimState {
     /// Equity: cash plus the market value of shares (cash paid for them) and
     /// the open profit of futures (no cash changes hands on a futures entry).
     /// Unrounded; [`Self::account`] rounds to cents.
+    #[inline]
     pub fn equity(&self) -> Decimal {
         let mut equity = self.cash;
         for p in self.positions.values() {
@@ -243,7 +244,26 @@ impl SimState {
     /// [`Self::on_bar`] with the bar's close time given (`now`, one minute
     /// after its open): a backtest has it already, and time arithmetic is a
     /// noticeable part of a bar's cost.
+    #[inline]
     pub fn on_bar_closed_at(
+        &mut self,
+        instrument: &Instrument,
+        bar: &Bar,
+        now: DateTime<Utc>,
+        config: &SimConfig,
+    ) -> Vec<String> {
+        // Nothing to fill or cache, a bar in time order: only the mark moves
+        // (most of a backtest's bars; kept small enough to inline).
+        if self.bars_kept == 0 && self.orders.is_empty() && self.last_bar_close.is_none_or(|t| t <= now) {
+            self.last_bar_close = Some(now);
+            self.mark(&instrument.symbol, bar.close);
+            return Vec::new();
+        }
+        self.fill_on_bar(instrument, bar, now, config)
+    }
+
+    /// [`Self::on_bar_closed_at`] in full.
+    fn fill_on_bar(
         &mut self,
         instrument: &Instrument,
         bar: &Bar,
@@ -322,6 +342,7 @@ impl SimState {
         self.orders.retain(|_, o| !o.state.status.is_final() || o.state.updated_at >= horizon);
     }
 
+    #[inline]
     fn mark(&mut self, symbol: &str, price: Decimal) {
         if let Some(p) = self.positions.get_mut(symbol) {
             p.last_price = price;

@@ -235,5 +235,5 @@ impl BrokerAdapter for SimBroker {
 
 /// The time the simulator has reached: the close of the last bar it saw.
 pub(crate) fn bar_close(bar: &Bar) -> DateTime<Utc> {
-    bar.time + noise_core::market::Timeframe::M1.duration()
+    noise_core::market::one_minute_after(bar.time)
 }

@@ -110,3 +110,43 @@ mod tests {
         assert!("2m".parse::<Timeframe>().is_err());
     }
 }
+
+/// `t` plus one minute: the close of the 1-minute bar opening at `t`. The
+/// same instant as `t + TimeDelta::minutes(1)`, without the general date
+/// arithmetic when the minute stays within the day (a backtest asks for
+/// this for every bar).
+#[inline]
+pub fn one_minute_after(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::Timelike;
+    let naive = t.naive_utc();
+    let (secs, nanos) = (naive.time().num_seconds_from_midnight(), naive.time().nanosecond());
+    if secs < 86_400 - 60
+        && nanos < 1_000_000_000
+        && let Some(later) = chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs + 60, nanos)
+    {
+        return naive.date().and_time(later).and_utc();
+    }
+    t + chrono::TimeDelta::minutes(1)
+}
+
+#[cfg(test)]
+mod one_minute_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn equals_adding_a_minute(secs in 0i64..4_102_444_800, nanos in 0u32..1_000_000_000) {
+            let t = chrono::DateTime::from_timestamp(secs, nanos).unwrap();
+            prop_assert_eq!(one_minute_after(t), t + chrono::TimeDelta::minutes(1));
+        }
+    }
+
+    #[test]
+    fn across_midnight_and_the_year() {
+        for text in ["2026-12-31T23:59:00Z", "2026-03-08T06:59:30Z", "2024-02-28T23:59:59Z"] {
+            let t: chrono::DateTime<chrono::Utc> = text.parse().unwrap();
+            assert_eq!(one_minute_after(t), t + chrono::TimeDelta::minutes(1), "{text}");
+        }
+    }
+}

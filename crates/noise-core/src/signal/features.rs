@@ -107,10 +107,16 @@ impl FeatureBuilder {
     }
 
     /// Consumes the next completed bar.
+    #[inline]
     pub fn update(&mut self, candle: &Candle) -> &Features {
         if self.inputs == Inputs::SmaPair {
             return self.update_sma_pair(candle);
         }
+        self.update_all(candle)
+    }
+
+    /// Every feature (the weighted pipeline's case).
+    fn update_all(&mut self, candle: &Candle) -> &Features {
         let ind = self.set.update(candle);
         let prior_high = self.highs.max();
         let prior_low = self.negated_lows.max().map(|v| -v);
@@ -144,6 +150,7 @@ impl FeatureBuilder {
     }
 
     /// Only the two SMAs: what [`Inputs::SmaPair`] strategies read.
+    #[inline]
     fn update_sma_pair(&mut self, candle: &Candle) -> &Features {
         let sma_fast = self.sma_fast.update(candle.close);
         let sma_slow = self.sma_slow.update(candle.close);

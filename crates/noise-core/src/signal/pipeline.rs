@@ -171,9 +171,9 @@ impl SymbolPipeline {
 
     /// Consumes the 1-minute bar `bar` at `now` (at or after its close).
     /// `None`: the indicators are warming up or no strategy had an opinion.
+    #[inline]
     pub fn on_bar(&mut self, bar: &Bar, now: DateTime<Utc>) -> Result<Option<Evaluation>, SignalError> {
-        // In whole seconds (bars open on the minute): cheaper than time arithmetic.
-        if bar.time.timestamp() + Timeframe::M1.seconds() > now.timestamp() {
+        if crate::market::one_minute_after(bar.time) > now {
             return Err(SignalError::NotClosed { bar: bar.time, now });
         }
         if let Some(previous) = self.last_bar
@@ -182,9 +182,14 @@ impl SymbolPipeline {
             return Err(SignalError::OutOfOrder(OutOfOrderBar { previous, got: bar.time }));
         }
         self.last_bar = Some(bar.time);
-        if let Some(inputs) = self.single {
-            return Ok(self.single_on_bar(bar, now, inputs));
+        match self.single {
+            Some(inputs) => Ok(self.single_on_bar(bar, now, inputs)),
+            None => self.weighted_on_bar(bar, now),
         }
+    }
+
+    /// [`Self::on_bar`] for the weighted pipeline, once the bar is checked.
+    fn weighted_on_bar(&mut self, bar: &Bar, now: DateTime<Utc>) -> Result<Option<Evaluation>, SignalError> {
         for higher in &mut self.higher {
             for completed in higher.resampler.push(bar)? {
                 higher.on_completed(&completed);
@@ -245,6 +250,7 @@ impl SymbolPipeline {
     }
 
     /// [`Self::on_bar`] for one strategy: its opinion, unfiltered.
+    #[inline]
     fn single_on_bar(&mut self, bar: &Bar, now: DateTime<Utc>, inputs: Inputs) -> Option<Evaluation> {
         let candle = match inputs {
             // The lean path reads closes only: one conversion, not five.
@@ -256,8 +262,21 @@ impl SymbolPipeline {
             Inputs::SmaPair => (NEUTRAL_REGIME, None),
             Inputs::All => (Regime::detect(&features.ind, &self.config.regime)?, Some(features.ind.atr?)),
         };
+        let opinion = self.strategies[0].evaluate(features, &regime)?;
+        Some(self.single_signal(bar, now, opinion, regime, atr))
+    }
+
+    /// The signal of a single-strategy run's opinion (rare: kept out of line).
+    #[inline(never)]
+    fn single_signal(
+        &self,
+        bar: &Bar,
+        now: DateTime<Utc>,
+        opinion: super::strategy::Opinion,
+        regime: Regime,
+        atr: Option<f64>,
+    ) -> Evaluation {
         let strategy = &self.strategies[0];
-        let opinion = strategy.evaluate(features, &regime)?;
         let entry = self.instrument.round_to_tick(bar.close, TickRounding::Nearest);
         let (stop_loss, take_profit) = match atr {
             Some(atr) => self.levels(opinion.direction, entry, atr).unwrap_or((entry, entry)),
@@ -272,7 +291,7 @@ impl SymbolPipeline {
             contribution: opinion.direction.sign() * opinion.strength,
             reasons: opinion.reasons,
         };
-        Some(Evaluation::Signal(Signal::approved(Candidate {
+        Evaluation::Signal(Signal::approved(Candidate {
             time: now,
             symbol: self.instrument.symbol.clone(),
             timeframe: Timeframe::M1,
@@ -285,7 +304,7 @@ impl SymbolPipeline {
             regime,
             components: vec![component],
             filters: Vec::new(),
-        })))
+        }))
     }
 
     /// The session trading just before `now` (a bar closing at the session

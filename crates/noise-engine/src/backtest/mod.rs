@@ -154,10 +154,9 @@ pub fn run(
     let mut next_day: Option<DateTime<Utc>> = None;
     // The equity last marked on the risk state: unchanged equity cannot trip a breaker.
     let mut marked: Option<Decimal> = None;
-    let minute = TimeDelta::minutes(1);
 
     while let Some(time) = runs.iter().filter_map(|r| r.series.bars.get(r.next)).map(|b| b.time).min() {
-        let now = time + minute;
+        let now = noise_core::market::one_minute_after(time);
         if checked && next_day.is_none_or(|boundary| time >= boundary) {
             next_day = Some(reset_on_new_period(&mut risk, &mut last_day, &book, time));
             marked = None; // the references moved: mark again
