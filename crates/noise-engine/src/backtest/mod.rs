@@ -101,7 +101,7 @@ struct SymbolRun<'a> {
     series: &'a Series,
     next: usize,
     pipeline: SymbolPipeline,
-    open: Option<OpenTrade>,
+    open: OpenTrade,
 }
 
 /// Bars between progress reports.
@@ -127,7 +127,7 @@ pub fn run(
                 }
                 None => SymbolPipeline::new(s.instrument.clone(), &config.signals, &config.indicators)?,
             };
-            Ok(SymbolRun { series: s, next: 0, pipeline, open: None })
+            Ok(SymbolRun { series: s, next: 0, pipeline, open: OpenTrade::default() })
         })
         .collect::<Result<Vec<_>, BacktestError>>()?;
     let instruments: BTreeMap<String, Instrument> =
@@ -167,7 +167,7 @@ pub fn run(
             let instrument = &run.series.instrument;
             for id in book.on_bar_closed_at(instrument, bar, now, &options.sim) {
                 let Some(fill) = filled(&book, &id, bar.time) else { continue };
-                if let Some(trade) = apply_fill(&mut run.open, fill, instrument) {
+                for trade in apply_fill(&mut run.open, fill, instrument) {
                     if checked {
                         let closed = ClosedTrade {
                             symbol: trade.symbol.clone(),
@@ -207,7 +207,7 @@ pub fn run(
         let (mut account, mut positions) = snapshots(&book, &instruments, checked);
         for (index, signal) in pending.drain(..) {
             let run = &runs[index];
-            let holds_long = run.open.as_ref().is_some_and(OpenTrade::is_long);
+            let holds_long = run.open.is_long();
             if options.long_only && signal.direction == Direction::Short && !holds_long {
                 not_traded += 1;
                 *not_traded_by.entry("long_only").or_default() += 1;
@@ -234,7 +234,8 @@ pub fn run(
 
     let open_positions: Vec<OpenPosition> = runs
         .iter()
-        .filter_map(|r| Some(r.open.as_ref()?.marked(&r.series.instrument, r.series.bars.last()?.close)))
+        .filter_map(|r| Some(r.open.marked(&r.series.instrument, r.series.bars.last()?.close)))
+        .flatten()
         .collect();
     let final_equity = last_equity.0;
     if curve.last().is_some_and(|p| p.0 < last_close) {

@@ -154,6 +154,52 @@ fn no_look_ahead_a_strategy_never_sees_the_bar_it_trades_on() {
 }
 
 #[test]
+fn no_look_ahead_in_the_full_pipeline_with_risk_on_either() {
+    let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample/spy-1m.csv")).unwrap();
+    let bars = noise_core::market::parse_bars("spy-1m.csv", &data).unwrap();
+    let config = NoiseConfig::default();
+    let spy = config.instrument("SPY").unwrap().clone();
+    let options = BacktestOptions {
+        strategy: None,
+        risk: RiskMode::Checked,
+        long_only: false,
+        sim: SimConfig::default(),
+        risk_free_rate: 0.0,
+    };
+    let run_on =
+        |bars: Vec<Bar>| run(&[Series { instrument: spy.clone(), bars }], &config, &options, &mut |_| {}).unwrap();
+    let full = run_on(bars.clone());
+    assert!(full.trades.len() > 10);
+    for trade in full.trades.iter().step_by(9).take(8) {
+        let fill = bars.iter().position(|b| b.time == trade.entry_time).unwrap();
+        let mut tampered = bars.clone();
+        for bar in tampered.iter_mut().skip(fill + 1) {
+            bar.open += dec!(3);
+            bar.high += dec!(9);
+            bar.close += dec!(4);
+        }
+        tampered[fill].close = tampered[fill].open; // the fill bar's own close moves too
+        let report = run_on(tampered);
+        // Each entry fill (a lot) with its whole quantity, however later exits split it.
+        let entries = |r: &BacktestReport| -> std::collections::BTreeMap<(DateTime<Utc>, Decimal), Decimal> {
+            let open = r.open_positions.iter().map(|p| (p.entry_time, p.entry_price, p.qty));
+            let closed = r.trades.iter().map(|t| (t.entry_time, t.entry_price, t.qty));
+            let mut lots = std::collections::BTreeMap::new();
+            for (time, price, qty) in closed.chain(open).filter(|e| e.0 <= trade.entry_time) {
+                *lots.entry((time, price)).or_insert(Decimal::ZERO) += qty;
+            }
+            lots
+        };
+        assert_eq!(
+            entries(&full),
+            entries(&report),
+            "changing bars from {} on changed earlier entries",
+            trade.entry_time
+        );
+    }
+}
+
+#[test]
 fn the_full_pipeline_with_risk_on_acts_on_the_signals_noise_signals_finds() {
     let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample/spy-1m.csv")).unwrap();
     let bars = noise_core::market::parse_bars("spy-1m.csv", &data).unwrap();
