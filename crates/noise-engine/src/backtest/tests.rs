@@ -153,8 +153,8 @@ fn no_look_ahead_a_strategy_never_sees_the_bar_it_trades_on() {
     }
 }
 
-#[test]
-fn no_look_ahead_in_the_full_pipeline_with_risk_on_either() {
+/// The bundled SPY sample, the default config, and the weighted pipeline with every risk check.
+fn spy_sample_with_every_check() -> (NoiseConfig, Instrument, Vec<Bar>, BacktestOptions) {
     let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample/spy-1m.csv")).unwrap();
     let bars = noise_core::market::parse_bars("spy-1m.csv", &data).unwrap();
     let config = NoiseConfig::default();
@@ -166,6 +166,12 @@ fn no_look_ahead_in_the_full_pipeline_with_risk_on_either() {
         sim: SimConfig::default(),
         risk_free_rate: 0.0,
     };
+    (config, spy, bars, options)
+}
+
+#[test]
+fn no_look_ahead_in_the_full_pipeline_with_risk_on_either() {
+    let (config, spy, bars, options) = spy_sample_with_every_check();
     let run_on =
         |bars: Vec<Bar>| run(&[Series { instrument: spy.clone(), bars }], &config, &options, &mut |_| {}).unwrap();
     let full = run_on(bars.clone());
@@ -201,17 +207,7 @@ fn no_look_ahead_in_the_full_pipeline_with_risk_on_either() {
 
 #[test]
 fn the_full_pipeline_with_risk_on_acts_on_the_signals_noise_signals_finds() {
-    let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample/spy-1m.csv")).unwrap();
-    let bars = noise_core::market::parse_bars("spy-1m.csv", &data).unwrap();
-    let config = NoiseConfig::default();
-    let spy = config.instrument("SPY").unwrap().clone();
-    let options = BacktestOptions {
-        strategy: None,
-        risk: RiskMode::Checked,
-        long_only: false,
-        sim: SimConfig::default(),
-        risk_free_rate: 0.0,
-    };
+    let (config, spy, bars, options) = spy_sample_with_every_check();
     let report =
         run(&[Series { instrument: spy.clone(), bars: bars.clone() }], &config, &options, &mut |_| {}).unwrap();
     // The same signals `noise signals` finds on this file (the pipeline is the same code).
