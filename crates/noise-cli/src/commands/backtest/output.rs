@@ -76,7 +76,7 @@ pub fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} bars {per_sec} eta {eta}") {
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} bars, {eta} left") {
         bar.set_style(style);
     }
     bar
