@@ -181,8 +181,12 @@ pub fn run(
                     trades.push(trade);
                 }
             }
-            if let Some(Evaluation::Signal(signal)) = run.pipeline.on_bar(bar, now)? {
-                pending.push((index, signal));
+            // Matched in place, not through `?`: the result is large and most
+            // bars have none, so only its tag should be read.
+            match run.pipeline.on_bar(bar, now) {
+                Ok(None) | Ok(Some(Evaluation::Rejected(_))) => {}
+                Ok(Some(Evaluation::Signal(signal))) => pending.push((index, signal)),
+                Err(error) => return Err(error.into()),
             }
             done += 1;
             if done % PROGRESS_EVERY == 0 {
