@@ -48,8 +48,8 @@ pub use walk::{PEERS_SEED, random_walk};
 pub enum BacktestError {
     #[error("{0}")]
     Strategy(String),
-    #[error("the data has no bars{0}")]
-    NoBars(String),
+    #[error("the data has no bars")]
+    NoBars,
     #[error("signal pipeline: {0}")]
     Signal(#[from] SignalError),
 }
@@ -116,7 +116,7 @@ pub fn run(
     progress: &mut dyn FnMut(u64),
 ) -> Result<BacktestReport, BacktestError> {
     let first = series.iter().filter_map(|s| s.bars.first()).map(|b| b.time).min();
-    let Some(first) = first else { return Err(BacktestError::NoBars(String::new())) };
+    let Some(first) = first else { return Err(BacktestError::NoBars) };
     let lean = matches!(options.risk, RiskMode::Off { .. });
     let mut runs = series
         .iter()

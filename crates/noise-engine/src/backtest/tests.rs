@@ -267,7 +267,7 @@ fn the_step_curve_loses_nothing_the_metrics_need() {
 fn empty_data_is_an_error() {
     let error =
         run(&series(Vec::new()), &NoiseConfig::default(), &sma_cross_options(dec!(1)), &mut |_| {}).unwrap_err();
-    assert!(matches!(error, BacktestError::NoBars(_)));
+    assert!(matches!(error, BacktestError::NoBars));
 }
 
 #[test]
