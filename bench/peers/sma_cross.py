@@ -3,11 +3,11 @@
 The rule, the same in every engine (and in `noise backtest --strategy sma-cross`):
 - at a bar's close, with d = SMA(fast) - SMA(slow) on closes, a cross up is
   d(previous bar) <= 0 < d(this bar); a cross down is d(previous) >= 0 > d(this);
-- d within 1e-6 of zero counts as zero: prices are whole cents, so a true
-  non-zero d is at least 1/(100 * lcm(fast, slow)) in size (1/3,000 for
-  10/30; safe for any lcm up to 10,000), and this removes only the float
-  noise of each engine's summation order, which otherwise turns exact ties
-  into crosses in one engine and not in another;
+- |d| below 1e-9 of the slow average counts as zero: a true non-zero d is at
+  least one tick / lcm(fast, slow) (a cent / 30 for 10/30), far above that,
+  while each engine's summation order leaves float noise around 1e-15 of the
+  price, which otherwise turns exact ties into crosses in one engine and not
+  in another;
 - flat and a cross up: buy 100 units; long and a cross down: sell them;
 - market orders fill at the next bar's open, no slippage, no commission; an
   order placed on the last bar never fills; a position open when the data
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 QTY = 100
-TIE = 1e-6
+TIE = 1e-9  # of the slow average
 SYMBOL = "SYN"
 
 
@@ -60,14 +60,14 @@ def trade(entry_time, entry_price, exit_time, exit_price):
     }
 
 
-def snapped(difference):
-    """0 within 1e-6 of a tie (comparisons, far cheaper than round())."""
-    return 0.0 if -TIE < difference < TIE else difference
+def snapped(difference, slow):
+    """0 within TIE of the slow average: a tie (see the module doc)."""
+    return 0.0 if abs(difference) < TIE * abs(slow) else difference
 
 
-def cross(previous, current):
+def cross(previous, current, previous_slow, slow):
     """+1 up, -1 down, 0 none (see the module doc)."""
-    previous, current = snapped(previous), snapped(current)
+    previous, current = snapped(previous, previous_slow), snapped(current, slow)
     if previous <= 0 < current:
         return 1
     if previous >= 0 > current:
@@ -88,7 +88,9 @@ def run_backtrader(frame, fast, slow):
         def next(self):
             if len(self) <= slow:  # the previous difference needs both averages
                 return
-            direction = cross(self.fast[-1] - self.slow[-1], self.fast[0] - self.slow[0])
+            direction = cross(
+                self.fast[-1] - self.slow[-1], self.fast[0] - self.slow[0], self.slow[-1], self.slow[0]
+            )
             if direction > 0 and not self.position:
                 self.buy(size=QTY)
             elif direction < 0 and self.position:
@@ -129,7 +131,9 @@ def run_backtesting(frame, fast, slow):
         def next(self):
             if len(self.data) <= slow:
                 return
-            direction = cross(self.fast[-2] - self.slow[-2], self.fast[-1] - self.slow[-1])
+            direction = cross(
+                self.fast[-2] - self.slow[-2], self.fast[-1] - self.slow[-1], self.slow[-2], self.slow[-1]
+            )
             if direction > 0 and not self.position:
                 self.buy(size=QTY)
             elif direction < 0 and self.position:

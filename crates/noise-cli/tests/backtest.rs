@@ -136,7 +136,7 @@ fn bad_input_gets_a_clear_message_and_exit_code_2() {
         (vec!["--data", spy, "--symbol", "QQQ"], "no bars for symbol QQQ; the data has SPY"),
         (
             vec!["--data", spy, "--from", "2030-01-01"],
-            "no bars from 2030-01-01 00:00 UTC until the end; the data runs from",
+            "no bars from 2030-01-01 05:00 UTC until the end; the data runs from",
         ),
         (vec!["--data", spy, "--from", "2026-03-05", "--to", "2026-03-02"], "is not before --to"),
         (vec!["--data", spy, "--from", "March"], "--from March: write a date"),

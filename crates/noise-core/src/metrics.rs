@@ -10,8 +10,9 @@
 //! - **Sortino** = mean(rᵢ − rf) / downside deviation × √periods_per_year, the
 //!   downside deviation being √(mean over all periods of min(0, rᵢ − rf)²).
 //! - **max drawdown** = the largest (peak − equity) / peak; its **duration** is
-//!   the longest time from a peak to the first point back at or above it (or
-//!   to the end, when it never recovers).
+//!   the longest time from the last point at a peak before the equity fell
+//!   below it to the first point back at or above it (or to the end, when it
+//!   never recovers). Time between points at the peak is not under water.
 //! - **win rate** = winning trades / trades (a zero P&L is not a win);
 //!   **profit factor** = gross profit / gross loss (undefined without losses);
 //!   **expectancy** = mean P&L per trade; **average trade duration** = mean of
@@ -241,6 +242,8 @@ struct Drawdown {
     last_under: f64,
     /// 1 / peak: a multiplication per point instead of a division.
     inverse_peak: f64,
+    /// Whether the curve has been below the peak since it was set.
+    under: bool,
 }
 
 impl Drawdown {
@@ -252,6 +255,7 @@ impl Drawdown {
             deepest: 0.0,
             longest: 0,
             last_under: f64::NAN,
+            under: false,
         }
     }
 
@@ -259,12 +263,18 @@ impl Drawdown {
     fn push(&mut self, (t, e): (DateTime<Utc>, f64)) {
         if e >= self.peak {
             let t = t.timestamp();
-            self.longest = self.longest.max(t - self.peak_time);
+            // Only time spent below the peak counts: a gap between two points
+            // at the peak (a night, a weekend) is not a drawdown.
+            if self.under {
+                self.longest = self.longest.max(t - self.peak_time);
+                self.under = false;
+            }
             self.peak = e;
             self.inverse_peak = 1.0 / e;
             self.peak_time = t;
             self.last_under = f64::NAN;
         } else if self.peak > 0.0 && e != self.last_under {
+            self.under = true;
             self.deepest = self.deepest.max((self.peak - e) * self.inverse_peak);
             self.last_under = e; // the same equity under the same peak measures the same
         }
@@ -333,6 +343,17 @@ mod tests {
         assert_eq!(m.max_drawdown_duration, 2 * 86_400);
         // Three days of a year: (1.21)^(365.25 / 3) − 1.
         assert!((m.cagr.unwrap() - (1.21f64.powf(365.25 / 3.0) - 1.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn time_at_the_peak_is_not_under_water() {
+        // New highs on Friday and Monday with a weekend between, never below: no drawdown, no duration.
+        let equity = [(day(0), 100.0), (day(3), 101.0), (day(4), 101.0), (day(5), 102.0)];
+        let m = compute(&equity, &[], 252.0, 0.0);
+        assert_eq!((m.max_drawdown, m.max_drawdown_duration), (0.0, 0));
+        // At the peak from day 0 to day 3, under on day 4, back on day 6: under water from day 3.
+        let equity = [(day(0), 100.0), (day(3), 100.0), (day(4), 95.0), (day(6), 100.0)];
+        assert_eq!(compute(&equity, &[], 252.0, 0.0).max_drawdown_duration, 3 * 86_400);
     }
 
     #[test]

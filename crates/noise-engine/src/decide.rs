@@ -4,7 +4,9 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use noise_broker::{AccountInfo, OrderRequest};
 use noise_core::instrument::{AssetClass, Instrument};
-use noise_core::risk::{self, AccountSnapshot, Intent, PositionSnapshot, RiskConfig, RiskDecision, RiskState, Side};
+use noise_core::risk::{
+    self, AccountSnapshot, Approval, Intent, PositionSnapshot, RiskConfig, RiskDecision, RiskState, Side,
+};
 use noise_core::signal::Signal;
 use rust_decimal::Decimal;
 
@@ -50,14 +52,12 @@ pub fn client_order_id(now: DateTime<Utc>, symbol: &str) -> String {
 }
 
 /// The risk decision for `signal` and, when approved, the order to send.
-/// An approved entry's exposure and cost are reserved in `account` and
-/// `positions`, so later signals of the same cycle see them.
 #[allow(clippy::too_many_arguments)]
 pub fn decide(
     signal: &Signal,
     instrument: &Instrument,
-    account: &mut AccountSnapshot,
-    positions: &mut Vec<PositionSnapshot>,
+    account: &AccountSnapshot,
+    positions: &[PositionSnapshot],
     state: &RiskState,
     config: &RiskConfig,
     mode: RiskMode,
@@ -67,20 +67,31 @@ pub fn decide(
         RiskMode::Checked => risk::evaluate(signal, account, positions, state, instrument, now, config),
         RiskMode::Off { quantity } => risk::without_checks(signal, positions, quantity, now),
     };
-    let Some(approval) = decision.approval() else { return (decision, None) };
-    // Without the checks nothing reads the reservation.
-    if approval.intent() == Intent::Entry && mode == RiskMode::Checked {
-        let signed = if approval.side() == Side::Buy { approval.quantity() } else { -approval.quantity() };
-        positions.push(PositionSnapshot::new(instrument, signed, approval.entry(), approval.entry()));
-        match instrument.asset_class {
-            AssetClass::Equity => account.buying_power -= approval.quantity() * approval.entry(),
-            AssetClass::Future => {
-                account.available_margin -= approval.quantity() * instrument.initial_margin.unwrap_or_default();
-            }
+    let order = decision.approval().map(|a| OrderRequest::from_approval(a, client_order_id(now, &signal.symbol)));
+    (decision, order)
+}
+
+/// Reserves an approved entry's exposure and cost in `account` and
+/// `positions`, so later signals of the same cycle see them. Called once
+/// the order is certain to go out (its intent stored, or in a backtest its
+/// book has it); an exit reserves nothing.
+pub fn reserve(
+    approval: &Approval,
+    instrument: &Instrument,
+    account: &mut AccountSnapshot,
+    positions: &mut Vec<PositionSnapshot>,
+) {
+    if approval.intent() != Intent::Entry {
+        return;
+    }
+    let signed = if approval.side() == Side::Buy { approval.quantity() } else { -approval.quantity() };
+    positions.push(PositionSnapshot::new(instrument, signed, approval.entry(), approval.entry()));
+    match instrument.asset_class {
+        AssetClass::Equity => account.buying_power -= approval.quantity() * approval.entry(),
+        AssetClass::Future => {
+            account.available_margin -= approval.quantity() * instrument.initial_margin.unwrap_or_default();
         }
     }
-    let order = OrderRequest::from_approval(approval, client_order_id(now, &signal.symbol));
-    (decision, Some(order))
 }
 
 #[cfg(test)]

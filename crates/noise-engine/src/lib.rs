@@ -37,7 +37,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-pub use decide::{RiskMode, client_order_id, decide};
+pub use decide::{RiskMode, client_order_id, decide, reserve};
 pub use events::EngineEvent;
 pub use run::{MarketSource, RunOptions, RunSummary, run};
 
@@ -175,8 +175,8 @@ impl Engine {
             let (decision, request) = decide(
                 signal,
                 instrument,
-                &mut snapshot,
-                &mut positions,
+                &snapshot,
+                &positions,
                 &self.risk,
                 &self.config.risk,
                 RiskMode::Checked,
@@ -186,8 +186,9 @@ impl Engine {
             let decision_json = serde_json::to_string(&decision).unwrap_or_default();
             let details = format!("{{\"signal_id\":{signal_id},\"decision\":{decision_json}}}");
             audit::append_json(&mut tx, now, "risk_decision", ACTOR, &details).await?;
+            let approval = decision.approval().cloned();
             out.push(EngineEvent::Decision(Box::new(decision)));
-            let Some(request) = request else { continue };
+            let (Some(request), Some(approval)) = (request, approval) else { continue };
             let order = NewOrder {
                 client_order_id: request.client_order_id().to_string(),
                 broker: format!("{:?}", self.broker.broker()).to_lowercase(),
@@ -207,6 +208,8 @@ impl Engine {
             if !trades::insert_intent_once(&mut tx, &order).await? {
                 continue; // this bar was already acted on (a restart re-processed it): never a second order
             }
+            // Only now: a re-processed bar's order is already counted as a pending entry.
+            decide::reserve(&approval, instrument, &mut snapshot, &mut positions);
             to_send.push(request);
         }
         tx.commit().await.map_err(StoreError::from)?;

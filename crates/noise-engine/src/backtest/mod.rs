@@ -23,7 +23,7 @@ mod walk;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use noise_broker::sim::{SimConfig, SimState};
 use noise_core::config::NoiseConfig;
 use noise_core::instrument::Instrument;
@@ -32,15 +32,16 @@ use noise_core::metrics::{self, PerformanceMetrics, TradeOutcome};
 use noise_core::num::decimal_to_f64;
 use noise_core::order::OrderStatus;
 use noise_core::risk::{AccountSnapshot, ClosedTrade, PositionSnapshot, RiskState, Side, Verdict};
+use noise_core::schedule::{Job, Schedule};
 use noise_core::signal::{Direction, Evaluation, Signal, SignalError, SymbolPipeline};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::decide::{RiskMode, decide};
+use crate::decide::{RiskMode, decide, reserve};
 
 pub use gaps::{Gap, find_gaps};
 pub use ledger::{Fill, OpenPosition, OpenTrade, TradeRecord, apply_fill};
-pub use spec::{StrategySpec, SweepAxis, apply_params, grid};
+pub use spec::{StrategySpec, SweepAxis, apply_params, checked_grid, grid};
 pub use sweep::{Params, SweepOutcome, SweepRow, sweep};
 pub use walk::{PEERS_SEED, random_walk};
 
@@ -52,6 +53,8 @@ pub enum BacktestError {
     NoBars,
     #[error("signal pipeline: {0}")]
     Signal(#[from] SignalError),
+    #[error("schedule: {0}")]
+    Schedule(String),
 }
 
 /// One symbol's bars (1-minute, in time order) and its instrument.
@@ -149,16 +152,16 @@ pub fn run(
     let mut not_traded_by: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut trades = Vec::new();
     let mut pending: Vec<(usize, Signal)> = Vec::new();
-    let mut last_day = None;
-    // The next New York midnight (time zone conversions are too dear for every bar).
-    let mut next_day: Option<DateTime<Utc>> = None;
+    let mut resets = Resets::new(config, first)?;
+    // Entry orders sent and not yet filled, with their symbol's last close (risk on only).
+    let mut pending_entries: BTreeMap<String, Decimal> = BTreeMap::new();
     // The equity last marked on the risk state: unchanged equity cannot trip a breaker.
     let mut marked: Option<Decimal> = None;
 
     while let Some(time) = runs.iter().filter_map(|r| r.series.bars.get(r.next)).map(|b| b.time).min() {
         let now = noise_core::market::one_minute_after(time);
-        if checked && next_day.is_none_or(|boundary| time >= boundary) {
-            next_day = Some(reset_on_new_period(&mut risk, &mut last_day, &book, time));
+        if checked && resets.due(time) {
+            resets.fire(&mut risk, book.equity().round_dp(2), time);
             marked = None; // the references moved: mark again
         }
         for (index, run) in runs.iter_mut().enumerate() {
@@ -166,20 +169,24 @@ pub fn run(
             run.next += 1;
             let instrument = &run.series.instrument;
             for id in book.on_bar_closed_at(instrument, bar, now, &options.sim) {
-                let Some(fill) = filled(&book, &id, bar.time) else { continue };
-                for trade in apply_fill(&mut run.open, fill, instrument) {
-                    if checked {
-                        let closed = ClosedTrade {
-                            symbol: trade.symbol.clone(),
-                            asset_class: instrument.asset_class,
-                            opened_at: trade.entry_time,
-                            closed_at: trade.exit_time,
-                            pnl: trade.pnl,
-                        };
-                        risk.update_on_close(&closed, now, &config.risk);
-                    }
-                    trades.push(trade);
+                if !pending_entries.is_empty() {
+                    pending_entries.remove(&id);
                 }
+                let Some(fill) = filled(&book, &id, bar.time) else { continue };
+                let closed = apply_fill(&mut run.open, fill, instrument);
+                // The risk state hears one close per fill, as the live engine's
+                // position sync reports it (the lots are the trade list's detail).
+                if checked && let Some(first) = closed.first() {
+                    let trade = ClosedTrade {
+                        symbol: first.symbol.clone(),
+                        asset_class: instrument.asset_class,
+                        opened_at: closed.iter().map(|t| t.entry_time).min().unwrap_or(first.entry_time),
+                        closed_at: first.exit_time,
+                        pnl: closed.iter().map(|t| t.pnl).sum(),
+                    };
+                    risk.update_on_close(&trade, now, &config.risk);
+                }
+                trades.extend(closed);
             }
             // Matched in place, not through `?`: the result is large and most
             // bars have none, so only its tag should be read.
@@ -208,7 +215,7 @@ pub fn run(
             continue;
         }
         signals += pending.len() as u64;
-        let (mut account, mut positions) = snapshots(&book, &instruments, checked);
+        let (mut account, mut positions) = snapshots(&book, &instruments, checked, &pending_entries);
         for (index, signal) in pending.drain(..) {
             let run = &runs[index];
             let holds_long = run.open.is_long();
@@ -219,11 +226,18 @@ pub fn run(
             }
             let instrument = &run.series.instrument;
             let (decision, order) =
-                decide(&signal, instrument, &mut account, &mut positions, &risk, &config.risk, options.risk, now);
+                decide(&signal, instrument, &account, &positions, &risk, &config.risk, options.risk, now);
             match order {
                 Some(order) => {
                     book.accept(&order, instrument, now);
                     orders += 1;
+                    if checked && order.intent() == noise_core::risk::Intent::Entry {
+                        // The signal's entry is its bar's close, on the tick grid.
+                        pending_entries.insert(order.client_order_id().to_string(), signal.entry);
+                    }
+                    if let (true, Some(approval)) = (checked, decision.approval()) {
+                        reserve(approval, instrument, &mut account, &mut positions);
+                    }
                 }
                 None => {
                     not_traded += 1;
@@ -301,32 +315,43 @@ fn filled(book: &SimState, id: &str, bar_time: DateTime<Utc>) -> Option<Fill> {
     })
 }
 
-/// The daily and weekly breaker resets, on the virtual clock: at the first
-/// bar of each New York trading date (and of each ISO week). Returns the
-/// next New York midnight, when to look again.
-fn reset_on_new_period(
-    risk: &mut RiskState,
-    last_day: &mut Option<chrono::NaiveDate>,
-    book: &SimState,
-    time: DateTime<Utc>,
-) -> DateTime<Utc> {
-    use chrono::TimeZone;
-    let new_york = chrono_tz::America::New_York;
-    let day = time.with_timezone(&new_york).date_naive();
-    let next =
-        day.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).and_then(|m| new_york.from_local_datetime(&m).earliest());
-    // A midnight that does not exist locally (never in New York) falls back to an hour from now.
-    let next = next.map_or(time + TimeDelta::hours(1), |t| t.with_timezone(&Utc));
-    if let Some(previous) = last_day.replace(day)
-        && previous != day
-    {
-        let equity = book.equity().round_dp(2);
-        risk.daily_reset(equity, time);
-        if previous.iso_week() != day.iso_week() {
-            risk.weekly_reset(equity, time);
+/// The daily and weekly breaker resets of `[schedule]` on the virtual
+/// clock: a job whose time has come fires at the first bar at or after it,
+/// as `noise run`'s scheduler fires it at that minute.
+struct Resets {
+    schedule: Schedule,
+    next_daily: Option<DateTime<Utc>>,
+    next_weekly: Option<DateTime<Utc>>,
+}
+
+impl Resets {
+    fn new(config: &NoiseConfig, start: DateTime<Utc>) -> Result<Self, BacktestError> {
+        let schedule = Schedule::new(&config.schedule).map_err(BacktestError::Schedule)?;
+        let before = start - TimeDelta::seconds(1);
+        Ok(Self {
+            next_daily: schedule.next(Job::DailyReset, before),
+            next_weekly: schedule.next(Job::WeeklyReset, before),
+            schedule,
+        })
+    }
+
+    #[inline]
+    fn due(&self, time: DateTime<Utc>) -> bool {
+        self.next_daily.is_some_and(|t| t <= time) || self.next_weekly.is_some_and(|t| t <= time)
+    }
+
+    /// Runs the jobs that are due (once each, however many firings a gap in
+    /// the data skipped) and schedules their next firings.
+    fn fire(&mut self, risk: &mut RiskState, equity: Decimal, time: DateTime<Utc>) {
+        if let Some(at) = self.next_weekly.filter(|t| *t <= time) {
+            risk.weekly_reset(equity, at);
+            self.next_weekly = self.schedule.next(Job::WeeklyReset, time);
+        }
+        if let Some(at) = self.next_daily.filter(|t| *t <= time) {
+            risk.daily_reset(equity, at);
+            self.next_daily = self.schedule.next(Job::DailyReset, time);
         }
     }
-    next
 }
 
 /// The account and positions as the risk chain sees them, with orders not
@@ -336,6 +361,7 @@ fn snapshots(
     book: &SimState,
     instruments: &BTreeMap<String, Instrument>,
     checked: bool,
+    pending_entries: &BTreeMap<String, Decimal>,
 ) -> (AccountSnapshot, Vec<PositionSnapshot>) {
     let snapshot = if checked {
         crate::decide::account_snapshot(&book.account(instruments))
@@ -357,14 +383,13 @@ fn snapshots(
             Some(PositionSnapshot::new(instruments.get(symbol)?, p.quantity, p.average_price, p.last_price))
         })
         .collect();
-    for order in book.orders.values() {
-        if order.parent.is_some() || order.state.status != OrderStatus::Submitted {
-            continue;
-        }
+    // Entry orders not filled yet (a symbol whose next bar has not come),
+    // priced at the symbol's last close, as the live engine counts them.
+    for (id, last_close) in pending_entries {
+        let Some(order) = book.orders.get(id).filter(|o| o.state.status == OrderStatus::Submitted) else { continue };
         let Some(instrument) = instruments.get(&order.state.symbol) else { continue };
-        let price = book.positions.get(&order.state.symbol).map_or(Decimal::ZERO, |p| p.last_price);
         let signed = if order.state.side == Side::Buy { order.state.quantity } else { -order.state.quantity };
-        positions.push(PositionSnapshot::new(instrument, signed, price, price));
+        positions.push(PositionSnapshot::new(instrument, signed, *last_close, *last_close));
     }
     (snapshot, positions)
 }
@@ -386,9 +411,10 @@ fn performance(
 }
 
 /// Periods per year for annualising: as many as the data has bars (distinct
-/// bar times, plus the opening point) per year of its span, so 24-hour data
-/// and session-only data are both annualised by what they are; a session
-/// year of minutes (252 × 390) when the span is under a day.
+/// bar times) per year of its span, so 24-hour data and session-only data
+/// are both annualised by what they are. Under four weeks of data the span
+/// would over-weight its own nights and weekends, so a session year of
+/// minutes (252 × 390) is used instead.
 fn periods_per_year(series: &[Series]) -> f64 {
     let first = series.iter().filter_map(|s| s.bars.first()).map(|b| b.time).min();
     let last = series.iter().filter_map(|s| s.bars.last()).map(|b| b.time).max();
@@ -396,7 +422,7 @@ fn periods_per_year(series: &[Series]) -> f64 {
         (Some(a), Some(b)) => b + TimeDelta::minutes(1) - a,
         _ => TimeDelta::zero(),
     };
-    if span < TimeDelta::days(1) {
+    if span < TimeDelta::days(28) {
         return metrics::periods_per_year(noise_core::market::Timeframe::M1, noise_core::calendar::Venue::UsEquities);
     }
     let distinct = if series.len() == 1 {

@@ -92,6 +92,10 @@ fn parse_like(current: &Value, text: &str) -> Option<Value> {
     }
 }
 
+/// The most values one axis may have, and the most points a grid may have.
+pub const MAX_AXIS_VALUES: usize = 1_000;
+pub const MAX_GRID_POINTS: usize = 10_000;
+
 /// One `--sweep key=from..to[:step]` axis (integers or decimals).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepAxis {
@@ -117,6 +121,9 @@ impl SweepAxis {
             if step <= 0 || from > to {
                 return Err(bad("needs from ≤ to and a positive step"));
             }
+            if (to - from) / step >= MAX_AXIS_VALUES as i64 {
+                return Err(bad(&format!("more than {MAX_AXIS_VALUES} values")));
+            }
             let values = (from..=to).step_by(step as usize).map(|v| v.to_string()).collect();
             return Ok(Self { key, values });
         }
@@ -126,14 +133,45 @@ impl SweepAxis {
         if step <= rust_decimal::Decimal::ZERO || from > to {
             return Err(bad("needs from ≤ to and a positive step"));
         }
+        if (to - from) / step >= rust_decimal::Decimal::from(MAX_AXIS_VALUES) {
+            return Err(bad(&format!("more than {MAX_AXIS_VALUES} values")));
+        }
         let mut values = Vec::new();
         let mut v = from;
-        while v <= to && values.len() <= 10_000 {
+        while v <= to {
             values.push(v.normalize().to_string());
             v += step;
         }
         Ok(Self { key, values })
     }
+}
+
+/// Every combination of the axes' values, as parameter lists: checked
+/// first (each key must be a parameter of the strategy's section, and the
+/// grid must stay under [`MAX_GRID_POINTS`]).
+pub fn checked_grid(
+    axes: &[SweepAxis],
+    config: &SignalConfig,
+    section: &str,
+) -> Result<Vec<Vec<(String, String)>>, BacktestError> {
+    let points = axes.iter().try_fold(1usize, |n, a| n.checked_mul(a.values.len()));
+    if points.is_none_or(|n| n > MAX_GRID_POINTS) {
+        return Err(BacktestError::Strategy(format!("--sweep: more than {MAX_GRID_POINTS} grid points")));
+    }
+    let tree = serde_json::to_value(config).map_err(|e| BacktestError::Strategy(e.to_string()))?;
+    let table = tree.get(section).and_then(Value::as_object);
+    for axis in axes {
+        if !table.is_some_and(|t| t.contains_key(&axis.key)) {
+            let known: Vec<&str> = table.map(|t| t.keys().map(String::as_str).collect()).unwrap_or_default();
+            return Err(BacktestError::Strategy(format!(
+                "--sweep {}: `{section}` has no parameter `{}`; it has: {}",
+                axis.key,
+                axis.key,
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(grid(axes))
 }
 
 /// Every combination of the axes' values, as parameter lists.
@@ -189,8 +227,14 @@ mod tests {
         let mult = SweepAxis::parse("stop-atr-multiple=1.5..2.5:0.5").unwrap();
         assert_eq!(mult.values, ["1.5", "2", "2.5"]);
         assert_eq!(grid(&[fast, slow]).len(), 80);
-        for bad in ["fast", "fast=5", "fast=20..5", "fast=1..5:0", "fast=a..b", "x=1.0..2.0"] {
+        for bad in ["fast", "fast=5", "fast=20..5", "fast=1..5:0", "fast=a..b", "x=1.0..2.0", "fast=1..1000000000"] {
             assert!(SweepAxis::parse(bad).is_err(), "{bad}");
         }
+        let config = SignalConfig::default();
+        let typo = SweepAxis::parse("fats=1..3").unwrap();
+        let error = checked_grid(&[typo], &config, "sma_cross").unwrap_err().to_string();
+        assert!(error.contains("has no parameter `fats`; it has: fast, slow"), "{error}");
+        let wide = [SweepAxis::parse("fast=1..1000").unwrap(), SweepAxis::parse("slow=1..1000").unwrap()];
+        assert!(checked_grid(&wide, &config, "sma_cross").unwrap_err().to_string().contains("grid points"));
     }
 }

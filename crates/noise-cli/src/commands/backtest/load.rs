@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use anyhow::anyhow;
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::America::New_York;
 use noise_core::config::NoiseConfig;
 use noise_core::instrument::Instrument;
 use noise_core::market::{Bar, parse_bars_by_symbol};
@@ -130,13 +131,17 @@ fn stamp(t: Option<DateTime<Utc>>) -> String {
 /// Bounds of the range: none means open-ended.
 type Bound = Option<DateTime<Utc>>;
 
-/// `--from` (inclusive) and `--to` (inclusive of a whole date; an instant is exclusive).
+/// `--from` (inclusive) and `--to` (inclusive of a whole New York date; an
+/// instant is exclusive).
 fn range(options: &Options) -> Result<(Bound, Bound), Failure> {
     let parse = |flag: &str, text: &str, end: bool| -> Result<DateTime<Utc>, Failure> {
         if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            let day = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).ok_or_else(|| anyhow!("{flag} {text}"));
-            let day = day.map_err(Failure::bad_input)?;
-            return Ok(if end { day + TimeDelta::days(1) } else { day });
+            // A date is a New York calendar day, as the risk day and the schedules count them.
+            let date = if end { date.succ_opt().unwrap_or(date) } else { date };
+            let midnight = date.and_hms_opt(0, 0, 0).map(|t| New_York.from_local_datetime(&t).earliest());
+            let midnight =
+                midnight.flatten().ok_or_else(|| Failure::bad_input(anyhow!("{flag} {text}: not a date")))?;
+            return Ok(midnight.with_timezone(&Utc));
         }
         text.parse::<DateTime<Utc>>().map_err(|_| {
             Failure::bad_input(anyhow!("{flag} {text}: write a date (2026-01-02) or an instant (2026-01-02T14:30:00Z)"))

@@ -112,7 +112,9 @@ fn backtest_options(
         return Err(Failure::bad_input(anyhow!("--qty {q}: a whole number of units, at least 1")));
     }
     let risk = if options.risk_on {
-        config.risk.sizing.fixed_quantity = options.qty;
+        if let Some(quantity) = options.qty {
+            config.risk.sizing.fixed_quantity = Some(quantity); // the config's own setting stands otherwise
+        }
         RiskMode::Checked
     } else {
         let quantity = options.qty.ok_or_else(|| {
@@ -153,7 +155,7 @@ fn sweep(
     spec: &StrategySpec,
     axes: &[SweepAxis],
 ) -> Result<(), Failure> {
-    let points = backtest::grid(axes);
+    let points = backtest::checked_grid(axes, &config.signals, &spec.name).map_err(Failure::bad_input)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let started = Instant::now();
     let backtest::SweepOutcome { rows, skipped } =

@@ -9,18 +9,20 @@ use super::{Inputs, Opinion, Reason, Strategy};
 /// degree). Periods come from `[signals.sma_cross]` (default 10 / 30).
 ///
 /// With d = fast − slow, a cross up is d(previous) ≤ 0 < d(now), a cross
-/// down d(previous) ≥ 0 > d(now), and |d| < [`TIE`] counts as 0: the SMAs
-/// are running sums in `f64`, and their rounding noise must not turn an
-/// exact tie into a cross (prices in whole cents make a true non-zero d at
-/// least 1 / (100 · lcm(fast, slow)), far above the tolerance).
+/// down d(previous) ≥ 0 > d(now), and |d| below [`TIE`] × |slow| counts as
+/// 0: the SMAs are running sums in `f64`, and their rounding noise (around
+/// 1e-15 of the price per step) must not turn an exact tie into a cross. A
+/// true difference is far larger: at least one tick / lcm(fast, slow), so
+/// 1e-7 of the price still separates ticks of 1e-4 for periods with an lcm
+/// up to 10^6 at a price of 1,000.
 #[derive(Debug, Clone)]
 pub struct SmaCross;
 
-/// Differences of the two averages below this are ties.
-pub const TIE: f64 = 1e-6;
+/// Differences of the two averages below this fraction of the slow one are ties.
+pub const TIE: f64 = 1e-9;
 
-fn snapped(d: f64) -> f64 {
-    if d.abs() < TIE { 0.0 } else { d }
+fn snapped(d: f64, slow: f64) -> f64 {
+    if d.abs() < TIE * slow.abs() { 0.0 } else { d }
 }
 
 impl Strategy for SmaCross {
@@ -35,7 +37,7 @@ impl Strategy for SmaCross {
     fn evaluate(&self, f: &Features, _regime: &Regime) -> Option<Opinion> {
         let (fast, slow) = (f.sma_fast?, f.sma_slow?);
         let (prev_fast, prev_slow) = (f.prev_sma_fast?, f.prev_sma_slow?);
-        let (before, now) = (snapped(prev_fast - prev_slow), snapped(fast - slow));
+        let (before, now) = (snapped(prev_fast - prev_slow, prev_slow), snapped(fast - slow, slow));
         let direction = if before <= 0.0 && now > 0.0 {
             Direction::Long
         } else if before >= 0.0 && now < 0.0 {
@@ -90,8 +92,10 @@ mod tests {
             ((2.0, 2.0), (2.5, 2.0), Some(Direction::Long)), // from a tie
             ((3.0, 2.0), (1.0, 2.0), Some(Direction::Short)),
             ((2.0, 2.0), (1.0, 2.0), Some(Direction::Short)),
-            ((1.0, 2.0), (2.0 + 5e-7, 2.0), None), // float noise is a tie, not a cross
-            ((2.0 + 5e-7, 2.0), (1.0, 2.0), Some(Direction::Short)), // a tie before, then down
+            ((1.0, 2.0), (2.0 + 1e-12, 2.0), None), // float noise is a tie, not a cross
+            ((2.0 + 1e-12, 2.0), (1.0, 2.0), Some(Direction::Short)), // a tie before, then down
+            ((1.0, 2.0), (2.0 + 1e-7, 2.0), Some(Direction::Long)), // a true difference of a 1e-7 is one
+            ((99.0, 100.0), (100.0 + 5e-8, 100.0), None), // relative: 5e-10 of the price
             ((1.0, 2.0), (1.5, 2.0), None),
             ((2.5, 2.0), (3.0, 2.0), None),
         ];
