@@ -62,11 +62,23 @@ pub async fn recent(
     event_type: Option<&str>,
     limit: u32,
 ) -> Result<Vec<AuditEntry>, StoreError> {
+    page(conn, event_type, None, limit).await
+}
+
+/// A page of events, newest first: those with an id below `before` (a
+/// cursor: the last id of the previous page), optionally of one type.
+pub async fn page(
+    conn: &mut SqliteConnection,
+    event_type: Option<&str>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<AuditEntry>, StoreError> {
     let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
         "SELECT id, time, event_type, actor, details FROM audit_log
-         WHERE (?1 IS NULL OR event_type = ?1) ORDER BY id DESC LIMIT ?2",
+         WHERE (?1 IS NULL OR event_type = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
     )
     .bind(event_type)
+    .bind(before)
     .bind(i64::from(limit.min(crate::records::MAX_PAGE)))
     .fetch_all(conn)
     .await?;

@@ -93,13 +93,23 @@ pub async fn insert(
 
 /// The latest runs, newest first, with their ids.
 pub async fn recent(conn: &mut SqliteConnection, limit: u32) -> Result<Vec<(i64, BacktestRun)>, StoreError> {
+    page(conn, None, limit).await
+}
+
+/// A page of runs, newest first: those with an id below `before` (a cursor).
+pub async fn page(
+    conn: &mut SqliteConnection,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<(i64, BacktestRun)>, StoreError> {
     type Raw =
         (i64, String, String, String, String, String, String, String, i64, f64, String, String, String, String, String);
     let rows: Vec<Raw> = sqlx::query_as(
         "SELECT id, created_at, data_source, symbols, strategy, options, period_start, period_end, bars, elapsed_ms,
                 starting_equity, final_equity, metrics, equity_curve, open_positions
-         FROM backtest_runs ORDER BY id DESC LIMIT ?",
+         FROM backtest_runs WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2",
     )
+    .bind(before)
     .bind(i64::from(limit.min(MAX_PAGE)))
     .fetch_all(conn)
     .await?;
@@ -144,6 +154,13 @@ pub async fn recent(conn: &mut SqliteConnection, limit: u32) -> Result<Vec<(i64,
             },
         )
         .collect()
+}
+
+/// Whether a run with this id exists.
+pub async fn exists(conn: &mut SqliteConnection, run_id: i64) -> Result<bool, StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM backtest_runs WHERE id = ?").bind(run_id).fetch_optional(conn).await?;
+    Ok(found.is_some())
 }
 
 /// A page of a run's trades, in order.

@@ -30,6 +30,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub use migrate::{MIGRATIONS, Migration};
+pub use sqlx::SqliteConnection;
+
+/// A trivial query: whether the database answers.
+pub async fn ping(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(conn).await?;
+    Ok(())
+}
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -46,3 +46,14 @@ pub async fn counts(conn: &mut SqliteConnection) -> Result<(i64, i64), StoreErro
     .await?;
     Ok((signals, rejected))
 }
+
+/// When the latest signal (not a rejection) was made, if any.
+pub async fn last_signal_time(
+    conn: &mut SqliteConnection,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    let time: Option<String> =
+        sqlx::query_scalar("SELECT time FROM signals WHERE status = 'signal' ORDER BY id DESC LIMIT 1")
+            .fetch_optional(conn)
+            .await?;
+    time.map(|t| crate::codec::parse_time("signals.time", &t)).transpose()
+}

@@ -1,0 +1,52 @@
+//! Errors as the seed's table has them: a status and a JSON body that names
+//! what was wrong, never the internals.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: a request parameter that cannot be used.
+    BadField {
+        field: &'static str,
+        message: String,
+    },
+    Unauthorized {
+        message: &'static str,
+    },
+    NotFound {
+        message: String,
+    },
+    /// 500: logged by the caller; the body says only that it failed.
+    Internal,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::BadField { field, message } => {
+                (StatusCode::BAD_REQUEST, json!({"error": {"code": "bad_request", "field": field, "message": message}}))
+            }
+            ApiError::Unauthorized { message } => {
+                (StatusCode::UNAUTHORIZED, json!({"error": {"code": "unauthorized", "message": message}}))
+            }
+            ApiError::NotFound { message } => {
+                (StatusCode::NOT_FOUND, json!({"error": {"code": "not_found", "message": message}}))
+            }
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": {"code": "internal", "message": "the request failed; see the server log"}}),
+            ),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<noise_store::StoreError> for ApiError {
+    fn from(error: noise_store::StoreError) -> Self {
+        eprintln!("api: store error: {error}");
+        ApiError::Internal
+    }
+}

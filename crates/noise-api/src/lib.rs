@@ -1,0 +1,50 @@
+//! NOISE's HTTP API: the seed's API Worker on axum, over the store.
+//!
+//! `/healthz` is open and says only that the process is alive. Everything
+//! under `/api` needs `Authorization: Bearer <token>`, compared in constant
+//! time; a missing or wrong token is a 401 with a JSON body and an
+//! `auth_failed` audit event (which never contains the token). Errors are
+//! JSON `{"error": {"code", "message", "field"?}}` with the seed's status
+//! codes: 400 naming the bad field, 401, 404, 500 without internals.
+//!
+//! This is the first part of the API (issue 7): status, the audit log and
+//! the stored backtests. Lists page with a cursor (`before`, the last id
+//! seen) and a `limit` capped at [`MAX_LIMIT`].
+
+mod auth;
+mod error;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::get;
+use noise_store::Store;
+
+pub use error::ApiError;
+
+/// The most rows a list returns.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// What the handlers share.
+pub struct ApiState {
+    pub store: Store,
+    /// The bearer token every `/api` request must carry.
+    pub token: String,
+    /// `paper` or `live`, as the engine runs.
+    pub mode: &'static str,
+}
+
+/// The whole API as an axum router.
+pub fn router(state: Arc<ApiState>) -> Router {
+    let api = Router::new()
+        .route("/status", get(routes::status))
+        .route("/audit", get(routes::audit))
+        .route("/metrics/backtests", get(routes::backtests))
+        .route("/metrics/backtests/{id}", get(routes::backtest))
+        .route("/metrics/backtests/{id}/trades", get(routes::backtest_trades))
+        .fallback(routes::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+    Router::new().route("/healthz", get(routes::healthz)).nest("/api", api).with_state(state)
+}

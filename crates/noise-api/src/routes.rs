@@ -1,0 +1,199 @@
+//! The handlers.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::{ApiError, ApiState, MAX_LIMIT};
+
+/// `GET /healthz`: alive, nothing more (it is the one route without a token).
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "alive"}))
+}
+
+/// `GET /api/status`: the seed's health document, plus mode and version.
+pub async fn status(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let database = noise_store::ping(&mut conn).await.is_ok();
+    let risk = noise_store::risk_state::load(&mut conn).await.ok().flatten();
+    let breaker = risk.as_ref().is_some_and(|r| !r.breakers.is_empty());
+    let last_signal = noise_store::signals::last_signal_time(&mut conn).await.ok().flatten();
+    Ok(Json(json!({
+        "status": if database { "healthy" } else { "degraded" },
+        "brokers": {"sim": "connected"},
+        "database": if database { "connected" } else { "error" },
+        "circuitBreaker": if breaker { "on" } else { "off" },
+        "tradingState": risk.as_ref().map(|r| r.trading_state),
+        "lastSignalTime": last_signal,
+        "mode": state.mode,
+        "version": env!("CARGO_PKG_VERSION"),
+    })))
+}
+
+/// `?limit=&before=`: a page size (1..=1000, default 100) and a cursor.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    limit: Option<String>,
+    before: Option<String>,
+    event_type: Option<String>,
+}
+
+impl PageQuery {
+    fn limit(&self) -> Result<u32, ApiError> {
+        let Some(text) = &self.limit else { return Ok(100) };
+        match text.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadField {
+                field: "limit",
+                message: format!("{text:?}: a whole number from 1 to {MAX_LIMIT}"),
+            }),
+        }
+    }
+
+    fn before(&self) -> Result<Option<i64>, ApiError> {
+        let Some(text) = &self.before else { return Ok(None) };
+        text.parse::<i64>().map(Some).map_err(|_| ApiError::BadField {
+            field: "before",
+            message: format!("{text:?}: the id of the last row of the previous page"),
+        })
+    }
+}
+
+/// A page of rows and the cursor of the next page (absent on the last).
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    items: Vec<T>,
+    next_before: Option<i64>,
+}
+
+fn page<T>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
+    let next_before = (items.len() as u32 == limit).then(|| items.last().map(&id)).flatten();
+    Page { items, next_before }
+}
+
+/// `GET /api/audit?limit=&before=&event_type=`: the audit log, newest first.
+pub async fn audit(
+    State(state): State<Arc<ApiState>>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<noise_store::audit::AuditEntry>>, ApiError> {
+    let (limit, before) = (query.limit()?, query.before()?);
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let rows = noise_store::audit::page(&mut conn, query.event_type.as_deref(), before, limit).await?;
+    Ok(Json(page(rows, limit, |e| e.id)))
+}
+
+/// A stored backtest as listed: its summary without the curve.
+#[derive(Debug, Serialize)]
+pub struct BacktestSummary {
+    id: i64,
+    created_at: chrono::DateTime<chrono::Utc>,
+    data_source: String,
+    symbols: String,
+    strategy: String,
+    period_start: chrono::DateTime<chrono::Utc>,
+    period_end: chrono::DateTime<chrono::Utc>,
+    bars: i64,
+    starting_equity: String,
+    final_equity: String,
+    metrics: Value,
+}
+
+fn parsed(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+/// `GET /api/metrics/backtests?limit=&before=`: stored runs, newest first.
+pub async fn backtests(
+    State(state): State<Arc<ApiState>>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<BacktestSummary>>, ApiError> {
+    let (limit, before) = (query.limit()?, query.before()?);
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let runs = noise_store::backtests::page(&mut conn, before, limit).await?;
+    let items = runs
+        .into_iter()
+        .map(|(id, r)| BacktestSummary {
+            id,
+            created_at: r.created_at,
+            data_source: r.data_source,
+            symbols: r.symbols,
+            strategy: r.strategy,
+            period_start: r.period_start,
+            period_end: r.period_end,
+            bars: r.bars,
+            starting_equity: r.starting_equity.to_string(),
+            final_equity: r.final_equity.to_string(),
+            metrics: parsed(&r.metrics),
+        })
+        .collect();
+    Ok(Json(page(items, limit, |s| s.id)))
+}
+
+fn run_id(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .map_err(|_| ApiError::BadField { field: "id", message: format!("{text:?}: a backtest run's id") })
+}
+
+/// `GET /api/metrics/backtests/{id}`: one run with its equity curve and settings.
+pub async fn backtest(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = run_id(&id)?;
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let run = noise_store::backtests::page(&mut conn, Some(id + 1), 1).await?.into_iter().find(|(i, _)| *i == id);
+    let Some((id, r)) = run else { return Err(ApiError::NotFound { message: format!("no backtest run {id}") }) };
+    Ok(Json(json!({
+        "id": id,
+        "created_at": r.created_at,
+        "data_source": r.data_source,
+        "symbols": r.symbols,
+        "strategy": r.strategy,
+        "options": parsed(&r.options),
+        "period_start": r.period_start,
+        "period_end": r.period_end,
+        "bars": r.bars,
+        "elapsed_ms": r.elapsed_ms,
+        "starting_equity": r.starting_equity,
+        "final_equity": r.final_equity,
+        "metrics": parsed(&r.metrics),
+        "equity_curve": parsed(&r.equity_curve),
+        "open_positions": parsed(&r.open_positions),
+    })))
+}
+
+/// `?limit=&offset=` for a run's trades (in order, so an offset pages them).
+#[derive(Debug, Deserialize)]
+pub struct TradesQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+/// `GET /api/metrics/backtests/{id}/trades?limit=&offset=`.
+pub async fn backtest_trades(
+    State(state): State<Arc<ApiState>>,
+    Path(id): Path<String>,
+    Query(query): Query<TradesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let id = run_id(&id)?;
+    let limit = PageQuery { limit: query.limit.clone(), before: None, event_type: None }.limit()?;
+    let offset = match &query.offset {
+        None => 0,
+        Some(text) => text.parse::<u32>().map_err(|_| ApiError::BadField {
+            field: "offset",
+            message: format!("{text:?}: a whole number of trades to skip"),
+        })?,
+    };
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    if !noise_store::backtests::exists(&mut conn, id).await? {
+        return Err(ApiError::NotFound { message: format!("no backtest run {id}") });
+    }
+    let trades = noise_store::backtests::trades(&mut conn, id, limit, offset).await?;
+    let next_offset = (trades.len() as u32 == limit).then_some(offset + limit);
+    Ok(Json(json!({"items": trades, "next_offset": next_offset})))
+}
+
+/// Any other `/api` path (after authentication, so it reveals nothing).
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound { message: "no such endpoint".into() }
+}

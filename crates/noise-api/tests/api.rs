@@ -1,0 +1,174 @@
+//! The API as a client meets it: a real server on loopback over a real
+//! SQLite file, requests written as plain HTTP/1.1.
+
+use std::sync::Arc;
+
+use noise_api::{ApiState, MAX_LIMIT, router};
+use noise_store::Store;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+struct Server {
+    addr: std::net::SocketAddr,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let state = Arc::new(ApiState { store: store.clone(), token: TOKEN.into(), mode: "paper" });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    Server { addr, store, _dir: dir }
+}
+
+/// (status, JSON body) of `GET path`, with `token` as the bearer when given.
+async fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, Value) {
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response);
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+const ROUTES: [&str; 5] = [
+    "/api/status",
+    "/api/audit",
+    "/api/metrics/backtests",
+    "/api/metrics/backtests/1",
+    "/api/metrics/backtests/1/trades",
+];
+
+#[tokio::test]
+async fn every_api_route_refuses_a_missing_or_wrong_token_and_audits_it() {
+    let server = start().await;
+    for path in ROUTES.iter().chain(&["/api/no-such-thing"]) {
+        for token in [None, Some("wrong"), Some("test-token-0123456789abcdeF")] {
+            let (status, body) = get(&server, path, token).await;
+            assert_eq!(status, 401, "{path} {token:?}");
+            assert_eq!(body["error"]["code"], "unauthorized", "{path}");
+        }
+    }
+    let mut conn = server.store.pool().acquire().await.unwrap();
+    let refused = noise_store::audit::recent(&mut conn, Some("auth_failed"), 100).await.unwrap();
+    assert_eq!(refused.len(), 18);
+    assert!(refused.iter().all(|e| !e.details.to_string().contains("test-token")), "the token is never recorded");
+    assert_eq!(refused[0].details["reason"], "wrong bearer token");
+    // /healthz alone is open, and says only that the process is alive.
+    assert_eq!(get(&server, "/healthz", None).await, (200, serde_json::json!({"status": "alive"})));
+}
+
+#[tokio::test]
+async fn status_is_the_seeds_health_document() {
+    let server = start().await;
+    let (status, body) = get(&server, "/api/status", Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "healthy");
+    assert_eq!(body["database"], "connected");
+    assert_eq!(body["circuitBreaker"], "off");
+    assert_eq!(body["lastSignalTime"], Value::Null);
+    assert_eq!(body["mode"], "paper");
+    assert!(body["version"].is_string());
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_with_a_cursor_and_a_hard_limit() {
+    let server = start().await;
+    let mut conn = server.store.pool().acquire().await.unwrap();
+    for i in 0..25 {
+        noise_store::audit::append(&mut conn, chrono::Utc::now(), "test_event", "test", &serde_json::json!({"i": i}))
+            .await
+            .unwrap();
+    }
+    drop(conn);
+    let (status, first) = get(&server, "/api/audit?event_type=test_event&limit=10", Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    let items = first["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10);
+    assert_eq!(items[0]["details"]["i"], 24, "newest first");
+    let before = first["next_before"].as_i64().unwrap();
+    let (_, second) =
+        get(&server, &format!("/api/audit?event_type=test_event&limit=10&before={before}"), Some(TOKEN)).await;
+    assert_eq!(second["items"][0]["details"]["i"], 14);
+    let (_, last) = get(&server, "/api/audit?event_type=test_event&limit=10&before=6", Some(TOKEN)).await;
+    assert_eq!(last["next_before"], Value::Null);
+    for (query, field) in [
+        (format!("limit={}", MAX_LIMIT + 1), "limit"),
+        ("limit=0".to_string(), "limit"),
+        ("limit=ten".to_string(), "limit"),
+        ("before=yesterday".to_string(), "before"),
+    ] {
+        let (status, body) = get(&server, &format!("/api/audit?{query}"), Some(TOKEN)).await;
+        assert_eq!(status, 400, "{query}");
+        assert_eq!(body["error"]["field"], field, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn stored_backtests_are_listed_with_their_curves_and_trades() {
+    use noise_store::backtests::{BacktestRun, BacktestTrade};
+    let server = start().await;
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+    let run = BacktestRun {
+        created_at: at("2026-11-25T18:00:00Z"),
+        data_source: "spy-1m.csv".into(),
+        symbols: "SPY".into(),
+        strategy: "sma-cross --fast 10 --slow 30".into(),
+        options: "{\"settings\":\"risk off\"}".into(),
+        period_start: at("2026-03-02T14:30:00Z"),
+        period_end: at("2026-03-13T19:59:00Z"),
+        bars: 3900,
+        elapsed_ms: 0.6,
+        starting_equity: d("100000"),
+        final_equity: d("101234.5"),
+        metrics: "{\"trades\":3,\"sharpe\":1.5}".into(),
+        equity_curve: "[[\"2026-03-02T14:30:00Z\",\"100000\"]]".into(),
+        open_positions: "[]".into(),
+    };
+    let trade = |pnl: &str| BacktestTrade {
+        symbol: "SPY".into(),
+        side: "LONG".into(),
+        quantity: d("100"),
+        entry_time: at("2026-03-02T15:00:00Z"),
+        entry_price: d("600.01"),
+        exit_time: at("2026-03-02T15:30:00Z"),
+        exit_price: d("601.25"),
+        pnl: d(pnl),
+        fees: d("0"),
+    };
+    let mut tx = server.store.begin().await.unwrap();
+    let id = noise_store::backtests::insert(&mut tx, &run, &[trade("124"), trade("-1"), trade("3")]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let (status, list) = get(&server, "/api/metrics/backtests", Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"][0]["id"], id);
+    assert_eq!(list["items"][0]["metrics"]["sharpe"], 1.5);
+    assert_eq!(list["items"][0]["final_equity"], "101234.5");
+    let (_, one) = get(&server, &format!("/api/metrics/backtests/{id}"), Some(TOKEN)).await;
+    assert_eq!(one["equity_curve"][0][1], "100000");
+    assert_eq!(one["options"]["settings"], "risk off");
+    let (_, page) = get(&server, &format!("/api/metrics/backtests/{id}/trades?limit=2"), Some(TOKEN)).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["next_offset"], 2);
+    let (_, rest) = get(&server, &format!("/api/metrics/backtests/{id}/trades?limit=2&offset=2"), Some(TOKEN)).await;
+    assert_eq!(rest["items"][0]["pnl"], "3");
+    assert_eq!(rest["next_offset"], Value::Null);
+    for path in ["/api/metrics/backtests/99", "/api/metrics/backtests/99/trades", "/api/nothing-here"] {
+        let (status, body) = get(&server, path, Some(TOKEN)).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{path}");
+    }
+    let (status, body) = get(&server, "/api/metrics/backtests/abc", Some(TOKEN)).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("id")));
+}
