@@ -46,6 +46,13 @@ enum Command {
         /// column, or one symbol taken from the file name, e.g. spy-1m.csv → SPY).
         #[arg(long)]
         replay: Option<PathBuf>,
+        /// Where the API listens (bearer token from $NOISE_API_TOKEN, or generated and
+        /// printed once, loopback only).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api_addr: std::net::SocketAddr,
+        /// Do not serve the API.
+        #[arg(long)]
+        no_api: bool,
     },
     /// Compute TA-Lib-exact indicators over a bar CSV and write them as CSV.
     Indicators {
@@ -196,8 +203,18 @@ fn main() -> ExitCode {
                 config: config.as_deref(),
             })
         }
-        Command::Run { config, db, sim_state, speed, start, minutes, seed, replay } => {
-            commands::run::run(&commands::run::Options { config, db, sim_state, speed, start, minutes, seed, replay })
+        Command::Run { config, db, sim_state, speed, start, minutes, seed, replay, api_addr, no_api } => {
+            commands::run::run(&commands::run::Options {
+                config,
+                db,
+                sim_state,
+                speed,
+                start,
+                minutes,
+                seed,
+                replay,
+                api: (!no_api).then_some(api_addr),
+            })
         }
         Command::Backtest {
             data,

@@ -1,3 +1,4 @@
+pub mod api;
 pub mod backtest;
 pub mod config;
 pub mod indicators;

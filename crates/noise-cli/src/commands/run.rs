@@ -22,6 +22,8 @@ pub struct Options {
     pub minutes: Option<u64>,
     pub seed: Option<u64>,
     pub replay: Option<PathBuf>,
+    /// Where to serve the API; `None` with --no-api.
+    pub api: Option<std::net::SocketAddr>,
 }
 
 /// The settings in force: flags over the config file over the defaults.
@@ -66,7 +68,12 @@ pub fn run(options: &Options) -> Result<(), Failure> {
             SimBroker::open(&settings.sim_state, SimConfig::from(&config.sim), &config.instruments)
                 .map_err(Failure::bad_input)?,
         );
-        print_banner(&settings, &config, source.as_deref());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let api = match options.api {
+            None => "not served (--no-api)".to_string(),
+            Some(addr) => serve_api(addr, store.clone(), stop_rx.clone()).await?,
+        };
+        print_banner(&settings, &config, source.as_deref(), &api);
         let instruments = config.instruments.clone();
         let mut engine = Engine::new(config, store.clone(), sim.clone()).await.map_err(Failure::internal)?;
         let source_text = source.as_ref().map(|p| p.display().to_string());
@@ -74,11 +81,11 @@ pub fn run(options: &Options) -> Result<(), Failure> {
             .audit(settings.start, "config_loaded", serde_json::json!({"source": source_text, "mode": "paper"}))
             .await
             .map_err(Failure::internal)?;
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let ctrl_c_tx = stop_tx.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("\nCtrl-C: finishing the current minute, then stopping.");
-                let _ = stop_tx.send(true);
+                let _ = ctrl_c_tx.send(true);
             }
         });
         let source = match &options.replay {
@@ -98,6 +105,7 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         let summary = noise_engine::run(&mut engine, sim, &instruments, &run_options, stop_rx, &mut log)
             .await
             .map_err(Failure::internal)?;
+        let _ = stop_tx.send(true); // the API server shuts down too
         store.close().await;
         if let Some((p50, p99, max)) = summary.cycle_stats() {
             println!("cycle time per minute: median {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms");
@@ -131,7 +139,38 @@ fn load_replay(path: &std::path::Path) -> Result<noise_broker::sim::ReplayMarket
     Ok(market)
 }
 
-fn print_banner(settings: &Settings, config: &noise_core::config::NoiseConfig, source: Option<&std::path::Path>) {
+/// Starts the API server; the banner line that says where (and, for a
+/// generated token, the token: printed this once, never logged). A port
+/// already taken is reported and trading goes on without the API.
+async fn serve_api(
+    addr: std::net::SocketAddr,
+    store: Store,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<String, Failure> {
+    use crate::commands::api::{Token, serve};
+    let token = Token::resolve().map_err(|e| Failure::internal(anyhow!(e)))?;
+    let generated = match &token {
+        Token::Generated(t) => Some(t.clone()),
+        Token::FromEnvironment(_) => None,
+    };
+    match serve(addr, token, store, stop).await {
+        Ok(bound) => Ok(match generated {
+            Some(t) => format!("http://{bound}/api (bearer token {t}: shown once; set NOISE_API_TOKEN to choose one)"),
+            None => format!("http://{bound}/api (bearer token from NOISE_API_TOKEN)"),
+        }),
+        Err(why) => {
+            eprintln!("warning: the API is not served: {why}; trading continues without it");
+            Ok(format!("NOT SERVED: {why}"))
+        }
+    }
+}
+
+fn print_banner(
+    settings: &Settings,
+    config: &noise_core::config::NoiseConfig,
+    source: Option<&std::path::Path>,
+    api: &str,
+) {
     let symbols: Vec<&str> = config.instruments.iter().map(|i| i.symbol.as_str()).collect();
     let speed = if settings.speed == 0.0 {
         "as fast as possible".to_string()
@@ -146,7 +185,7 @@ fn print_banner(settings: &Settings, config: &noise_core::config::NoiseConfig, s
     println!("   instruments {}", symbols.join(", "));
     println!("   database    {}", settings.db.display());
     println!("   config      {}", source.map_or("defaults (no noise.toml)".to_string(), |p| p.display().to_string()));
-    println!("   API         not served yet (the API and dashboard are a later step)");
+    println!("   API         {api}");
     println!("   stop        Ctrl-C (the current minute finishes, the database stays consistent)");
     println!("================================================================");
 }

@@ -1,0 +1,61 @@
+//! The API served next to `noise run`: the token, the address, the server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use noise_api::ApiState;
+use noise_store::Store;
+
+/// Where the token came from: the environment, or generated for this run.
+pub enum Token {
+    FromEnvironment(String),
+    Generated(String),
+}
+
+impl Token {
+    /// `NOISE_API_TOKEN` when set and not blank; else 32 random bytes, hex.
+    pub fn resolve() -> Result<Self, String> {
+        if let Ok(token) = std::env::var("NOISE_API_TOKEN")
+            && !token.trim().is_empty()
+        {
+            return Ok(Token::FromEnvironment(token.trim().to_string()));
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for an API token: {e}"))?;
+        Ok(Token::Generated(bytes.iter().map(|b| format!("{b:02x}")).collect()))
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            Token::FromEnvironment(t) | Token::Generated(t) => t,
+        }
+    }
+}
+
+/// Binds and serves the API until `stop` fires. A generated token is only
+/// good enough for loopback: another address needs `NOISE_API_TOKEN`.
+/// Failing to serve never stops trading: it is reported, and the engine runs on.
+pub async fn serve(
+    addr: SocketAddr,
+    token: Token,
+    store: Store,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<SocketAddr, String> {
+    if matches!(token, Token::Generated(_)) && !addr.ip().is_loopback() {
+        return Err(format!(
+            "{addr} is not a loopback address: set NOISE_API_TOKEN to serve the API beyond this machine"
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = Arc::new(ApiState { store, token: token.value().to_string(), mode: "paper" });
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        if let Err(error) = axum::serve(listener, noise_api::router(state)).with_graceful_shutdown(shutdown).await {
+            eprintln!("API server stopped: {error}");
+        }
+    });
+    Ok(bound)
+}

@@ -1,0 +1,49 @@
+//! `noise run` serves the API: the generated token is printed once, the
+//! server answers on loopback while the engine trades.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+#[test]
+fn noise_run_serves_the_api_with_a_generated_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_noise"))
+        .args(["run", "--speed", "60", "--minutes", "30", "--api-addr", "127.0.0.1:0"])
+        .args(["--db", dir.path().join("noise.db").to_str().unwrap()])
+        .args(["--sim-state", dir.path().join("sim.json").to_str().unwrap()])
+        .env_remove("NOISE_API_TOKEN")
+        .env_remove("NOISE_DB")
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = lines.by_ref().map_while(Result::ok).find(|l| l.contains("API")).expect("a banner line for the API");
+    // "   API         http://127.0.0.1:PORT/api (bearer token HEX: shown once; ...)"
+    let addr = banner.split("http://").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let token = banner.split("bearer token ").nth(1).unwrap().split(':').next().unwrap().to_string();
+    assert_eq!(token.len(), 64, "{banner}");
+
+    assert_eq!(get(&addr, "/healthz", None).0, 200);
+    assert_eq!(get(&addr, "/api/status", None).0, 401);
+    let (status, body) = get(&addr, "/api/status", Some(&token));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"database\":\"connected\""), "{body}");
+    // The token is printed once: nothing else the engine prints repeats it.
+    let rest: Vec<String> = lines.by_ref().take(5).map_while(Result::ok).collect();
+    assert!(rest.iter().all(|l| !l.contains(&token)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
