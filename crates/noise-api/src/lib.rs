@@ -7,8 +7,9 @@
 //! JSON `{"error": {"code", "message", "field"?}}` with the seed's status
 //! codes: 400 naming the bad field, 401, 404, 500 without internals.
 //!
-//! This is the first part of the API (issue 7): status, the audit log and
-//! the stored backtests. Lists page with a cursor (`before`, the last id
+//! This is the first part of the API (issue 7): status, positions, closed
+//! trades, signals, the risk state, daily metrics, equity snapshots, the
+//! audit log and the stored backtests, all read-only. Lists page with a cursor (`before`, the last id
 //! seen) and a `limit` capped at [`MAX_LIMIT`].
 
 mod auth;
@@ -40,6 +41,12 @@ pub struct ApiState {
 pub fn router(state: Arc<ApiState>) -> Router {
     let api = Router::new()
         .route("/status", get(routes::status))
+        .route("/positions", get(routes::positions))
+        .route("/trades", get(routes::trades))
+        .route("/signals", get(routes::signals))
+        .route("/risk/state", get(routes::risk_state))
+        .route("/metrics/daily", get(routes::daily))
+        .route("/metrics/equity", get(routes::equity))
         .route("/audit", get(routes::audit))
         .route("/metrics/backtests", get(routes::backtests))
         .route("/metrics/backtests/{id}", get(routes::backtest))

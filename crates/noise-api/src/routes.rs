@@ -197,3 +197,114 @@ pub async fn backtest_trades(
 pub async fn not_found() -> ApiError {
     ApiError::NotFound { message: "no such endpoint".into() }
 }
+
+/// `?symbol=&from=&to=&status=&limit=&before=` for the engine's lists.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    symbol: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    status: Option<String>,
+    limit: Option<String>,
+    before: Option<String>,
+}
+
+impl ListQuery {
+    fn page(&self) -> PageQuery {
+        PageQuery { limit: self.limit.clone(), before: self.before.clone(), event_type: None }
+    }
+
+    fn filter(&self) -> Result<noise_store::records::Filter, ApiError> {
+        let instant = |field: &'static str, text: &Option<String>| -> Result<_, ApiError> {
+            text.as_deref()
+                .map(|t| {
+                    t.parse::<chrono::DateTime<chrono::Utc>>().map_err(|_| ApiError::BadField {
+                        field,
+                        message: format!("{t:?}: an RFC 3339 instant such as 2026-03-02T14:30:00Z"),
+                    })
+                })
+                .transpose()
+        };
+        Ok(noise_store::records::Filter {
+            symbol: self.symbol.as_ref().map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty()),
+            from: instant("from", &self.from)?,
+            to: instant("to", &self.to)?,
+            before: self.page().before()?,
+        })
+    }
+}
+
+/// `GET /api/positions`: the open positions as the engine last reconciled them.
+pub async fn positions(
+    State(state): State<Arc<ApiState>>,
+) -> Result<Json<Vec<noise_store::positions::PositionRow>>, ApiError> {
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let rows = noise_store::positions::all(&mut conn).await?;
+    Ok(Json(rows.into_iter().filter(|p| !p.quantity.is_zero()).collect()))
+}
+
+/// A closed round trip with its id (the cursor).
+#[derive(Debug, Serialize)]
+pub struct TradeItem {
+    id: i64,
+    #[serde(flatten)]
+    trade: noise_store::records::ClosedTradeRow,
+}
+
+/// `GET /api/trades?symbol=&from=&to=&limit=&before=`: closed round trips,
+/// newest first (the time range is on the exit).
+pub async fn trades(
+    State(state): State<Arc<ApiState>>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<TradeItem>>, ApiError> {
+    let (limit, filter) = (query.page().limit()?, query.filter()?);
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let rows = noise_store::records::closed_trades_page(&mut conn, &filter, limit).await?;
+    let items = rows.into_iter().map(|(id, trade)| TradeItem { id, trade }).collect();
+    Ok(Json(page(items, limit, |t| t.id)))
+}
+
+/// `GET /api/signals?symbol=&status=signal|rejected&from=&to=&limit=&before=`.
+pub async fn signals(
+    State(state): State<Arc<ApiState>>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<noise_store::signals::SignalRow>>, ApiError> {
+    let (limit, filter) = (query.page().limit()?, query.filter()?);
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some(s @ ("signal" | "rejected")) => Some(s),
+        Some(other) => {
+            return Err(ApiError::BadField { field: "status", message: format!("{other:?}: `signal` or `rejected`") });
+        }
+    };
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let rows = noise_store::signals::page(&mut conn, &filter, status, limit).await?;
+    Ok(Json(page(rows, limit, |s| s.id)))
+}
+
+/// `GET /api/risk/state`: trading state, breakers, streaks, day trades.
+pub async fn risk_state(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let risk = noise_store::risk_state::load(&mut conn).await?;
+    Ok(Json(serde_json::to_value(risk).unwrap_or(Value::Null)))
+}
+
+/// `GET /api/metrics/daily?limit=`: the end-of-day metrics, the latest first.
+pub async fn daily(
+    State(state): State<Arc<ApiState>>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Vec<noise_store::records::DailyMetrics>>, ApiError> {
+    let limit = query.limit()?;
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    Ok(Json(noise_store::records::daily(&mut conn, limit).await?))
+}
+
+/// `GET /api/metrics/equity?limit=`: the latest equity snapshots, oldest first.
+pub async fn equity(
+    State(state): State<Arc<ApiState>>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Vec<noise_store::records::EquitySnapshot>>, ApiError> {
+    let limit = query.limit()?;
+    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    Ok(Json(noise_store::records::equity_curve(&mut conn, limit).await?))
+}

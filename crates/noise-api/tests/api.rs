@@ -61,7 +61,7 @@ async fn every_api_route_refuses_a_missing_or_wrong_token_and_audits_it() {
     }
     let mut conn = server.store.pool().acquire().await.unwrap();
     let refused = noise_store::audit::recent(&mut conn, Some("auth_failed"), 100).await.unwrap();
-    assert_eq!(refused.len(), 18);
+    assert_eq!(refused.len(), 3 * (ROUTES.len() + 1));
     assert!(refused.iter().all(|e| !e.details.to_string().contains("test-token")), "the token is never recorded");
     assert_eq!(refused[0].details["reason"], "wrong bearer token");
     // /healthz alone is open, and says only that the process is alive.
@@ -171,4 +171,72 @@ async fn stored_backtests_are_listed_with_their_curves_and_trades() {
     }
     let (status, body) = get(&server, "/api/metrics/backtests/abc", Some(TOKEN)).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("id")));
+}
+
+#[tokio::test]
+async fn trades_and_signals_filter_and_page() {
+    use noise_store::records::ClosedTradeRow;
+    let server = start().await;
+    let at = |m: i64| {
+        chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::TimeDelta::days(20_500) + chrono::TimeDelta::minutes(m)
+    };
+    let mut conn = server.store.pool().acquire().await.unwrap();
+    for i in 0..30i64 {
+        let symbol = if i % 3 == 0 { "MNQ" } else { "SPY" };
+        let row = ClosedTradeRow {
+            symbol: symbol.into(),
+            side: "LONG".into(),
+            quantity: rust_decimal::Decimal::from(i + 1),
+            entry_price: "100".parse().unwrap(),
+            exit_price: "101".parse().unwrap(),
+            entry_time: at(i),
+            exit_time: at(i + 1),
+            realized_pnl: rust_decimal::Decimal::from(i + 1),
+            fees: rust_decimal::Decimal::ZERO,
+        };
+        noise_store::records::insert_closed_trade(&mut conn, &row).await.unwrap();
+        sqlx::query(
+            "INSERT INTO signals (time, symbol, timeframe, direction, strength, entry, stop_loss, take_profit, status,
+                                  reason, regime, components, filters)
+             VALUES (?, ?, '1m', 'LONG', 0.7, '100', '99', '102', ?, NULL, '{}', '[]', '[]')",
+        )
+        .bind(at(i).to_rfc3339())
+        .bind(symbol)
+        .bind(if i % 2 == 0 { "signal" } else { "rejected" })
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    drop(conn);
+    let (status, spy) = get(&server, "/api/trades?symbol=spy&limit=5", Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    let items = spy["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    assert!(items.iter().all(|t| t["symbol"] == "SPY"));
+    assert_eq!(items[0]["realized_pnl"], "30", "newest first");
+    let before = spy["next_before"].as_i64().unwrap();
+    let (_, next) = get(&server, &format!("/api/trades?symbol=SPY&limit=5&before={before}"), Some(TOKEN)).await;
+    assert!(next["items"][0]["id"].as_i64().unwrap() < before);
+    let from = at(10).format("%Y-%m-%dT%H:%M:%SZ");
+    let to = at(20).format("%Y-%m-%dT%H:%M:%SZ");
+    let (_, window) = get(&server, &format!("/api/trades?from={from}&to={to}&limit=100"), Some(TOKEN)).await;
+    assert_eq!(window["items"].as_array().unwrap().len(), 10, "exits from minute 10 up to, not including, 20");
+    assert_eq!(window["next_before"], Value::Null);
+    let (_, rejected) = get(&server, "/api/signals?status=rejected&symbol=MNQ&limit=100", Some(TOKEN)).await;
+    let rejected = rejected["items"].as_array().unwrap();
+    assert_eq!(rejected.len(), 5);
+    assert!(rejected.iter().all(|s| s["status"] == "rejected" && s["symbol"] == "MNQ"));
+    for (path, field) in [
+        ("/api/trades?from=yesterday", "from"),
+        ("/api/trades?to=2026-13-01", "to"),
+        ("/api/signals?status=maybe", "status"),
+        ("/api/signals?limit=5000", "limit"),
+        ("/api/metrics/daily?limit=-1", "limit"),
+    ] {
+        let (status, body) = get(&server, path, Some(TOKEN)).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (400, Some(field)), "{path}");
+    }
+    for path in ["/api/positions", "/api/risk/state", "/api/metrics/daily", "/api/metrics/equity"] {
+        assert_eq!(get(&server, path, Some(TOKEN)).await.0, 200, "{path}");
+    }
 }

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "initial", sql: include_str!("../migrations/0001_initial.sql") },
     Migration { version: 2, name: "audit_triggers", sql: include_str!("../migrations/0002_audit_triggers.sql") },
     Migration { version: 3, name: "backtests", sql: include_str!("../migrations/0003_backtests.sql") },
+    Migration { version: 4, name: "list_indexes", sql: include_str!("../migrations/0004_list_indexes.sql") },
 ];
 
 /// FNV-1a of the text: enough to notice an edited migration.

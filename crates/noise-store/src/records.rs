@@ -48,18 +48,45 @@ pub async fn insert_closed_trade(conn: &mut SqliteConnection, t: &ClosedTradeRow
 }
 
 pub async fn closed_trades(conn: &mut SqliteConnection, limit: u32) -> Result<Vec<ClosedTradeRow>, StoreError> {
-    type Raw = (String, String, String, String, String, String, String, String, String);
+    Ok(closed_trades_page(conn, &Filter::default(), limit).await?.into_iter().map(|(_, t)| t).collect())
+}
+
+/// Which rows of a list: a symbol, a time range (`from` inclusive, `to`
+/// exclusive) and a cursor (rows with an id below `before`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub symbol: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub before: Option<i64>,
+}
+
+/// Closed round trips, newest first, with their ids; the time range is on
+/// the exit time.
+pub async fn closed_trades_page(
+    conn: &mut SqliteConnection,
+    filter: &Filter,
+    limit: u32,
+) -> Result<Vec<(i64, ClosedTradeRow)>, StoreError> {
+    type Raw = (i64, String, String, String, String, String, String, String, String, String);
     let rows: Vec<Raw> = sqlx::query_as(
-        "SELECT symbol, side, quantity, entry_price, exit_price, entry_time, exit_time, realized_pnl, fees
-         FROM trade_history ORDER BY id DESC LIMIT ?",
+        "SELECT id, symbol, side, quantity, entry_price, exit_price, entry_time, exit_time, realized_pnl, fees
+         FROM trade_history
+         WHERE (?1 IS NULL OR symbol = ?1) AND (?2 IS NULL OR exit_time >= ?2) AND (?3 IS NULL OR exit_time < ?3)
+           AND (?4 IS NULL OR id < ?4)
+         ORDER BY id DESC LIMIT ?5",
     )
+    .bind(filter.symbol.as_deref())
+    .bind(filter.from.map(time))
+    .bind(filter.to.map(time))
+    .bind(filter.before)
     .bind(i64::from(limit.min(MAX_PAGE)))
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(symbol, side, q, ep, xp, et, xt, pnl, fees)| {
+        .map(|(id, symbol, side, q, ep, xp, et, xt, pnl, fees)| {
             let what = |f: &str| format!("trade_history.{f} of {symbol}");
-            Ok(ClosedTradeRow {
+            let row = ClosedTradeRow {
                 quantity: decimal(&what("quantity"), &q)?,
                 entry_price: decimal(&what("entry_price"), &ep)?,
                 exit_price: decimal(&what("exit_price"), &xp)?,
@@ -69,7 +96,8 @@ pub async fn closed_trades(conn: &mut SqliteConnection, limit: u32) -> Result<Ve
                 fees: decimal(&what("fees"), &fees)?,
                 symbol,
                 side,
-            })
+            };
+            Ok((id, row))
         })
         .collect()
 }
@@ -143,4 +171,33 @@ pub async fn upsert_daily(conn: &mut SqliteConnection, m: &DailyMetrics) -> Resu
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Daily metrics, the latest day first.
+pub async fn daily(conn: &mut SqliteConnection, limit: u32) -> Result<Vec<DailyMetrics>, StoreError> {
+    type Raw = (String, String, String, String, i64, i64, i64, String);
+    let rows: Vec<Raw> = sqlx::query_as(
+        "SELECT date, starting_equity, ending_equity, realized_pnl, trades, wins, losses, fees
+         FROM daily_metrics ORDER BY date DESC LIMIT ?",
+    )
+    .bind(i64::from(limit.min(MAX_PAGE)))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(date, se, ee, pnl, trades, wins, losses, fees)| {
+            Ok(DailyMetrics {
+                date: date.parse().map_err(|_| StoreError::Corrupt {
+                    what: "daily_metrics.date".into(),
+                    detail: format!("{date:?} is not a date"),
+                })?,
+                starting_equity: decimal("daily_metrics.starting_equity", &se)?,
+                ending_equity: decimal("daily_metrics.ending_equity", &ee)?,
+                realized_pnl: decimal("daily_metrics.realized_pnl", &pnl)?,
+                trades,
+                wins,
+                losses,
+                fees: decimal("daily_metrics.fees", &fees)?,
+            })
+        })
+        .collect()
 }

@@ -57,3 +57,103 @@ pub async fn last_signal_time(
             .await?;
     time.map(|t| crate::codec::parse_time("signals.time", &t)).transpose()
 }
+
+/// A stored signal or rejected candidate, with its provenance as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SignalRow {
+    pub id: i64,
+    pub time: chrono::DateTime<chrono::Utc>,
+    pub symbol: String,
+    pub timeframe: String,
+    pub direction: String,
+    pub strength: f64,
+    pub entry: rust_decimal::Decimal,
+    pub stop_loss: rust_decimal::Decimal,
+    pub take_profit: rust_decimal::Decimal,
+    /// `signal` or `rejected`.
+    pub status: String,
+    pub reason: Option<String>,
+    pub regime: serde_json::Value,
+    pub components: serde_json::Value,
+    pub filters: serde_json::Value,
+}
+
+/// Signals newest first: `filter`'s symbol, time range and cursor, and one
+/// status (`signal` or `rejected`) when given.
+pub async fn page(
+    conn: &mut SqliteConnection,
+    filter: &crate::records::Filter,
+    status: Option<&str>,
+    limit: u32,
+) -> Result<Vec<SignalRow>, StoreError> {
+    type Raw = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        f64,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        String,
+    );
+    let rows: Vec<Raw> = sqlx::query_as(
+        "SELECT id, time, symbol, timeframe, direction, strength, entry, stop_loss, take_profit, status, reason,
+                regime, components, filters
+         FROM signals
+         WHERE (?1 IS NULL OR symbol = ?1) AND (?2 IS NULL OR time >= ?2) AND (?3 IS NULL OR time < ?3)
+           AND (?4 IS NULL OR id < ?4) AND (?5 IS NULL OR status = ?5)
+         ORDER BY id DESC LIMIT ?6",
+    )
+    .bind(filter.symbol.as_deref())
+    .bind(filter.from.map(time))
+    .bind(filter.to.map(time))
+    .bind(filter.before)
+    .bind(status)
+    .bind(i64::from(limit.min(crate::records::MAX_PAGE)))
+    .fetch_all(conn)
+    .await?;
+    use crate::codec::{decimal, from_json, parse_time};
+    rows.into_iter()
+        .map(
+            |(
+                id,
+                t,
+                symbol,
+                timeframe,
+                direction,
+                strength,
+                e,
+                sl,
+                tp,
+                status,
+                reason,
+                regime,
+                components,
+                filters,
+            )| {
+                Ok(SignalRow {
+                    id,
+                    time: parse_time("signals.time", &t)?,
+                    timeframe,
+                    direction,
+                    strength,
+                    entry: decimal("signals.entry", &e)?,
+                    stop_loss: decimal("signals.stop_loss", &sl)?,
+                    take_profit: decimal("signals.take_profit", &tp)?,
+                    status,
+                    reason,
+                    regime: from_json("signals.regime", &regime)?,
+                    components: from_json("signals.components", &components)?,
+                    filters: from_json("signals.filters", &filters)?,
+                    symbol,
+                })
+            },
+        )
+        .collect()
+}
