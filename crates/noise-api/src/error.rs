@@ -19,6 +19,10 @@ pub enum ApiError {
     NotFound {
         message: String,
     },
+    /// 502: the broker failed or did not answer.
+    Broker {
+        message: String,
+    },
     /// 500: logged by the caller; the body says only that it failed.
     Internal,
 }
@@ -34,6 +38,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::NotFound { message } => {
                 (StatusCode::NOT_FOUND, json!({"error": {"code": "not_found", "message": message}}))
+            }
+            ApiError::Broker { message } => {
+                (StatusCode::BAD_GATEWAY, json!({"error": {"code": "broker_error", "message": message}}))
             }
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -28,6 +28,13 @@ pub use error::ApiError;
 /// The most rows a list returns.
 pub const MAX_LIMIT: u32 = 1000;
 
+/// One engine event for the event stream: its kind and its JSON.
+#[derive(Debug, Clone)]
+pub struct StreamEvent {
+    pub kind: &'static str,
+    pub json: String,
+}
+
 /// What the handlers share.
 pub struct ApiState {
     pub store: Store,
@@ -35,12 +42,18 @@ pub struct ApiState {
     pub token: String,
     /// `paper` or `live`, as the engine runs.
     pub mode: &'static str,
+    /// The broker the engine trades through (account figures, its status).
+    pub broker: Option<Arc<dyn noise_broker::BrokerAdapter>>,
+    /// The engine's events as they happen, for `/api/events`.
+    pub events: Option<tokio::sync::broadcast::Sender<StreamEvent>>,
 }
 
 /// The whole API as an axum router.
 pub fn router(state: Arc<ApiState>) -> Router {
     let api = Router::new()
         .route("/status", get(routes::status))
+        .route("/account", get(routes::account))
+        .route("/events", get(routes::events))
         .route("/positions", get(routes::positions))
         .route("/trades", get(routes::trades))
         .route("/signals", get(routes::signals))

@@ -21,9 +21,17 @@ pub async fn status(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, A
     let risk = noise_store::risk_state::load(&mut conn).await.ok().flatten();
     let breaker = risk.as_ref().is_some_and(|r| !r.breakers.is_empty());
     let last_signal = noise_store::signals::last_signal_time(&mut conn).await.ok().flatten();
+    let broker = match &state.broker {
+        None => json!({}),
+        Some(b) => {
+            let name = format!("{:?}", b.broker()).to_lowercase();
+            let reachable = b.account().await.is_ok();
+            json!({ name: if reachable { "connected" } else { "disconnected" } })
+        }
+    };
     Ok(Json(json!({
         "status": if database { "healthy" } else { "degraded" },
-        "brokers": {"sim": "connected"},
+        "brokers": broker,
         "database": if database { "connected" } else { "error" },
         "circuitBreaker": if breaker { "on" } else { "off" },
         "tradingState": risk.as_ref().map(|r| r.trading_state),
@@ -307,4 +315,41 @@ pub async fn equity(
     let limit = query.limit()?;
     let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
     Ok(Json(noise_store::records::equity_curve(&mut conn, limit).await?))
+}
+
+/// `GET /api/account`: the broker's account figures (equity, cash, buying
+/// power, margin). 502 when the broker does not answer.
+pub async fn account(State(state): State<Arc<ApiState>>) -> Result<Json<noise_broker::AccountInfo>, ApiError> {
+    let Some(broker) = &state.broker else {
+        return Err(ApiError::NotFound { message: "no broker is connected to this API".into() });
+    };
+    broker.account().await.map(Json).map_err(|e| ApiError::Broker { message: e.to_string() })
+}
+
+/// `GET /api/events`: server-sent events, one per engine event as it
+/// happens (`event:` its kind, `data:` its JSON). A client too slow to keep
+/// up gets a `lagged` event saying how many it missed.
+pub async fn events(
+    State(state): State<Arc<ApiState>>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    let Some(sender) = &state.events else {
+        return Err(ApiError::NotFound { message: "no engine is running behind this API".into() });
+    };
+    let receiver = sender.subscribe();
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let event = match receiver.recv().await {
+            Ok(e) => Event::default().event(e.kind).data(e.json),
+            Err(RecvError::Lagged(missed)) => Event::default().event("lagged").data(format!("{{\"missed\":{missed}}}")),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), receiver))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -18,9 +18,16 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(None, None).await
+}
+
+async fn start_with(
+    broker: Option<Arc<dyn noise_broker::BrokerAdapter>>,
+    events: Option<tokio::sync::broadcast::Sender<noise_api::StreamEvent>>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
-    let state = Arc::new(ApiState { store: store.clone(), token: TOKEN.into(), mode: "paper" });
+    let state = Arc::new(ApiState { store: store.clone(), token: TOKEN.into(), mode: "paper", broker, events });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
@@ -239,4 +246,41 @@ async fn trades_and_signals_filter_and_page() {
     for path in ["/api/positions", "/api/risk/state", "/api/metrics/daily", "/api/metrics/equity"] {
         assert_eq!(get(&server, path, Some(TOKEN)).await.0, 200, "{path}");
     }
+}
+
+#[tokio::test]
+async fn account_comes_from_the_broker_and_events_stream_as_they_happen() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = noise_broker::sim::SimConfig::default();
+    let sim = noise_broker::sim::SimBroker::open(
+        &dir.path().join("sim.json"),
+        config,
+        &noise_core::instrument::Instrument::defaults(),
+    )
+    .unwrap();
+    let (sender, _) = tokio::sync::broadcast::channel(16);
+    let server = start_with(Some(Arc::new(sim)), Some(sender.clone())).await;
+    let (status, account) = get(&server, "/api/account", Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(account["equity"], "100000");
+    let (_, health) = get(&server, "/api/status", Some(TOKEN)).await;
+    assert_eq!(health["brokers"]["sim"], "connected");
+
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let request = format!("GET /api/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 4096];
+    // Wait for the response head (the subscription exists once it is sent), then publish.
+    while !seen.contains("text/event-stream") {
+        let n = stream.read(&mut buffer).await.unwrap();
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    sender.send(noise_api::StreamEvent { kind: "fill", json: "{\"symbol\":\"SPY\"}".into() }).unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !seen.contains("data: {\"symbol\":\"SPY\"}") {
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await.expect("the event arrives").unwrap();
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert!(seen.contains("event: fill"), "{seen}");
 }

@@ -19,7 +19,7 @@ fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
 fn noise_run_serves_the_api_with_a_generated_token() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_noise"))
-        .args(["run", "--speed", "60", "--minutes", "30", "--api-addr", "127.0.0.1:0"])
+        .args(["run", "--speed", "300", "--minutes", "300", "--api-addr", "127.0.0.1:0"])
         .args(["--db", dir.path().join("noise.db").to_str().unwrap()])
         .args(["--sim-state", dir.path().join("sim.json").to_str().unwrap()])
         .env_remove("NOISE_API_TOKEN")
@@ -41,6 +41,22 @@ fn noise_run_serves_the_api_with_a_generated_token() {
     let (status, body) = get(&addr, "/api/status", Some(&token));
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"database\":\"connected\""), "{body}");
+    let (status, account) = get(&addr, "/api/account", Some(&token));
+    assert_eq!(status, 200, "{account}");
+    assert!(account.contains("\"equity\""), "{account}");
+
+    // The event stream: engine events arrive as the sim market trades.
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    write!(stream, "GET /api/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n").unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 8192];
+    while !seen.contains("\nevent: ") && !seen.starts_with("event: ") {
+        let n = stream.read(&mut buffer).expect("an engine event within 30 s");
+        assert!(n > 0, "the stream closed: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert!(seen.contains("data: {\"event\":{") && seen.contains("\"type\":\""), "{seen}");
     // The token is printed once: nothing else the engine prints repeats it.
     let rest: Vec<String> = lines.by_ref().take(5).map_while(Result::ok).collect();
     assert!(rest.iter().all(|l| !l.contains(&token)));

@@ -8,7 +8,9 @@ use noise_core::signal::Signal;
 use noise_store::records::{ClosedTradeRow, EquitySnapshot};
 use rust_decimal::Decimal;
 
-#[derive(Debug, Clone)]
+/// Serialized (for the API's event stream) as `{"type": ..., "data": ...}`.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum EngineEvent {
     Signal(Box<Signal>),
     Decision(Box<RiskDecision>),
@@ -19,6 +21,23 @@ pub enum EngineEvent {
     Equity(EquitySnapshot),
     Daily(noise_store::records::DailyMetrics),
     Risk(RiskEvent),
+}
+
+impl EngineEvent {
+    /// The event's kind, as its `type` field says it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineEvent::Signal(_) => "signal",
+            EngineEvent::Decision(_) => "decision",
+            EngineEvent::OrderPlaced { .. } => "order_placed",
+            EngineEvent::OrderRejected { .. } => "order_rejected",
+            EngineEvent::Fill { .. } => "fill",
+            EngineEvent::Closed(_) => "closed",
+            EngineEvent::Equity(_) => "equity",
+            EngineEvent::Daily(_) => "daily",
+            EngineEvent::Risk(_) => "risk",
+        }
+    }
 }
 
 impl fmt::Display for EngineEvent {

@@ -39,6 +39,8 @@ pub async fn serve(
     addr: SocketAddr,
     token: Token,
     store: Store,
+    broker: Arc<dyn noise_broker::BrokerAdapter>,
+    events: tokio::sync::broadcast::Sender<noise_api::StreamEvent>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<SocketAddr, String> {
     if matches!(token, Token::Generated(_)) && !addr.ip().is_loopback() {
@@ -48,7 +50,13 @@ pub async fn serve(
     }
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = Arc::new(ApiState { store, token: token.value().to_string(), mode: "paper" });
+    let state = Arc::new(ApiState {
+        store,
+        token: token.value().to_string(),
+        mode: "paper",
+        broker: Some(broker),
+        events: Some(events),
+    });
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|stopped| *stopped).await;

@@ -69,9 +69,11 @@ pub fn run(options: &Options) -> Result<(), Failure> {
                 .map_err(Failure::bad_input)?,
         );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        // Every engine event, for the API's event stream (dropped when nobody listens).
+        let (events_tx, _) = tokio::sync::broadcast::channel::<noise_api::StreamEvent>(1024);
         let api = match options.api {
             None => "not served (--no-api)".to_string(),
-            Some(addr) => serve_api(addr, store.clone(), stop_rx.clone()).await?,
+            Some(addr) => serve_api(addr, store.clone(), sim.clone(), events_tx.clone(), stop_rx.clone()).await?,
         };
         print_banner(&settings, &config, source.as_deref(), &api);
         let instruments = config.instruments.clone();
@@ -101,6 +103,11 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         };
         let mut log = |at: DateTime<Utc>, event: &noise_engine::EngineEvent| {
             println!("{} {event}", at.to_rfc3339_opts(SecondsFormat::Secs, true));
+            if events_tx.receiver_count() > 0
+                && let Ok(json) = serde_json::to_string(&serde_json::json!({"time": at, "event": event}))
+            {
+                let _ = events_tx.send(noise_api::StreamEvent { kind: event.kind(), json });
+            }
         };
         let summary = noise_engine::run(&mut engine, sim, &instruments, &run_options, stop_rx, &mut log)
             .await
@@ -145,6 +152,8 @@ fn load_replay(path: &std::path::Path) -> Result<noise_broker::sim::ReplayMarket
 async fn serve_api(
     addr: std::net::SocketAddr,
     store: Store,
+    broker: Arc<dyn noise_broker::BrokerAdapter>,
+    events: tokio::sync::broadcast::Sender<noise_api::StreamEvent>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<String, Failure> {
     use crate::commands::api::{Token, serve};
@@ -153,7 +162,7 @@ async fn serve_api(
         Token::Generated(t) => Some(t.clone()),
         Token::FromEnvironment(_) => None,
     };
-    match serve(addr, token, store, stop).await {
+    match serve(addr, token, store, broker, events, stop).await {
         Ok(bound) => Ok(match generated {
             Some(t) => format!("http://{bound}/api (bearer token {t}: shown once; set NOISE_API_TOKEN to choose one)"),
             None => format!("http://{bound}/api (bearer token from NOISE_API_TOKEN)"),
