@@ -23,6 +23,14 @@ pub enum ApiError {
     Broker {
         message: String,
     },
+    /// 409: the state forbids the action (nothing to resume, say).
+    Conflict {
+        message: String,
+    },
+    /// 503: no engine is running behind the API to act on.
+    Unavailable {
+        message: String,
+    },
     /// 500: logged by the caller; the body says only that it failed.
     Internal,
 }
@@ -41,6 +49,12 @@ impl IntoResponse for ApiError {
             }
             ApiError::Broker { message } => {
                 (StatusCode::BAD_GATEWAY, json!({"error": {"code": "broker_error", "message": message}}))
+            }
+            ApiError::Conflict { message } => {
+                (StatusCode::CONFLICT, json!({"error": {"code": "conflict", "message": message}}))
+            }
+            ApiError::Unavailable { message } => {
+                (StatusCode::SERVICE_UNAVAILABLE, json!({"error": {"code": "unavailable", "message": message}}))
             }
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use noise_store::Store;
 
 pub use error::ApiError;
@@ -46,6 +46,8 @@ pub struct ApiState {
     pub broker: Option<Arc<dyn noise_broker::BrokerAdapter>>,
     /// The engine's events as they happen, for `/api/events`.
     pub events: Option<tokio::sync::broadcast::Sender<StreamEvent>>,
+    /// Where controls go to the running engine (applied between minutes).
+    pub controls: Option<tokio::sync::mpsc::Sender<noise_engine::ControlRequest>>,
 }
 
 /// The whole API as an axum router.
@@ -58,6 +60,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/trades", get(routes::trades))
         .route("/signals", get(routes::signals))
         .route("/risk/state", get(routes::risk_state))
+        .route("/risk/reset-circuit-breaker", post(routes::reset_circuit_breaker))
+        .route("/trading/pause", post(routes::pause))
+        .route("/trading/resume", post(routes::resume))
+        .route("/positions/sync", post(routes::sync_positions))
         .route("/metrics/daily", get(routes::daily))
         .route("/metrics/equity", get(routes::equity))
         .route("/audit", get(routes::audit))

@@ -353,3 +353,45 @@ pub async fn events(
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
+
+/// Sends a control to the running engine and waits for its outcome (the
+/// engine applies it between minutes, within a second of simulated time).
+async fn control(state: &ApiState, control: noise_engine::Control) -> Result<Json<Value>, ApiError> {
+    use noise_engine::{ControlOutcomeError, ControlRequest};
+    let Some(controls) = &state.controls else {
+        return Err(ApiError::Unavailable { message: "no engine is running behind this API".into() });
+    };
+    let (reply, outcome) = tokio::sync::oneshot::channel();
+    let request = ControlRequest { control, by: "api".into(), reply };
+    controls.send(request).await.map_err(|_| ApiError::Unavailable { message: "the engine has stopped".into() })?;
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(30), outcome).await;
+    match answer {
+        Ok(Ok(Ok(value))) => Ok(Json(value)),
+        Ok(Ok(Err(ControlOutcomeError::Refused(why)))) => Err(ApiError::Conflict { message: why }),
+        Ok(Ok(Err(ControlOutcomeError::Failed(why)))) => {
+            eprintln!("api: control {control:?} failed: {why}");
+            Err(ApiError::Internal)
+        }
+        Ok(Err(_)) | Err(_) => Err(ApiError::Unavailable { message: "the engine did not answer".into() }),
+    }
+}
+
+/// `POST /api/trading/pause`: halt trading (only cancels pass) until resumed.
+pub async fn pause(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
+    control(&state, noise_engine::Control::Pause).await
+}
+
+/// `POST /api/trading/resume`: 409 when trading is not paused.
+pub async fn resume(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
+    control(&state, noise_engine::Control::Resume).await
+}
+
+/// `POST /api/risk/reset-circuit-breaker`: 409 when none is tripped.
+pub async fn reset_circuit_breaker(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
+    control(&state, noise_engine::Control::ResetCircuitBreaker).await
+}
+
+/// `POST /api/positions/sync`: positions brought in line with the broker now.
+pub async fn sync_positions(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
+    control(&state, noise_engine::Control::SyncPositions).await
+}

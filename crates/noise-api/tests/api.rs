@@ -27,7 +27,8 @@ async fn start_with(
 ) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
-    let state = Arc::new(ApiState { store: store.clone(), token: TOKEN.into(), mode: "paper", broker, events });
+    let state =
+        Arc::new(ApiState { store: store.clone(), token: TOKEN.into(), mode: "paper", broker, events, controls: None });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
@@ -283,4 +284,22 @@ async fn account_comes_from_the_broker_and_events_stream_as_they_happen() {
         seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
     }
     assert!(seen.contains("event: fill"), "{seen}");
+}
+
+#[tokio::test]
+async fn controls_need_a_running_engine() {
+    let server = start().await;
+    for path in ["/api/trading/pause", "/api/trading/resume", "/api/risk/reset-circuit-breaker", "/api/positions/sync"]
+    {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.unwrap();
+        let text = String::from_utf8_lossy(&response);
+        assert!(text.starts_with("HTTP/1.1 503"), "{path}: {text}");
+        assert!(text.contains("\"code\":\"unavailable\""), "{path}: {text}");
+    }
 }

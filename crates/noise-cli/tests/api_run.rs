@@ -6,9 +6,17 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 
 fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    request(addr, "GET", path, token)
+}
+
+fn request(addr: &str, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
@@ -57,6 +65,23 @@ fn noise_run_serves_the_api_with_a_generated_token() {
         seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
     }
     assert!(seen.contains("data: {\"event\":{") && seen.contains("\"type\":\""), "{seen}");
+    // The controls, applied by the engine between minutes, each with its outcome.
+    let post = |path: &str| request(&addr, "POST", path, Some(&token));
+    assert_eq!(request(&addr, "POST", "/api/trading/pause", None).0, 401);
+    let (status, body) = post("/api/trading/pause");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"trading_state\":\"HALTED\""), "{body}");
+    assert_eq!(post("/api/trading/pause").0, 409, "already paused");
+    let (status, body) = post("/api/trading/resume");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"trading_state\":\"ACTIVE\""), "{body}");
+    let (status, body) = post("/api/trading/resume");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(post("/api/risk/reset-circuit-breaker").0, 409, "no breaker is tripped");
+    assert_eq!(post("/api/positions/sync").0, 200);
+    let (status, audit) = get(&addr, "/api/audit?event_type=control", Some(&token));
+    assert_eq!(status, 200);
+    assert!(audit.contains("\"control\":\"pause\"") && audit.contains("\"by\":\"api\""), "{audit}");
     // The token is printed once: nothing else the engine prints repeats it.
     let rest: Vec<String> = lines.by_ref().take(5).map_while(Result::ok).collect();
     assert!(rest.iter().all(|l| !l.contains(&token)));

@@ -55,6 +55,39 @@ pub enum EngineError {
     Schedule(String),
 }
 
+/// What the API may ask of a running engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// Halt trading: only orders that cancel pass, until resumed.
+    Pause,
+    Resume,
+    /// Clear every breaker (the drawdown one resets only this way).
+    ResetCircuitBreaker,
+    /// Bring positions in line with the broker's now.
+    SyncPositions,
+}
+
+/// Why a control was refused: the state forbids it (a 409 for the API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlRefused(pub String);
+
+/// A control with the channel its outcome goes back on: the trading state
+/// and risk state after it, or why it was refused.
+#[derive(Debug)]
+pub struct ControlRequest {
+    pub control: Control,
+    pub by: String,
+    pub reply: tokio::sync::oneshot::Sender<Result<serde_json::Value, ControlOutcomeError>>,
+}
+
+/// A control that did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlOutcomeError {
+    Refused(String),
+    Failed(String),
+}
+
 /// The last fill seen per symbol: what a closing round trip exits at.
 #[derive(Debug, Clone)]
 struct LastFill {
@@ -664,6 +697,40 @@ impl Engine {
         audit::append(&mut conn, now, "end_of_day", ACTOR, &metrics).await?;
         events.push(EngineEvent::Daily(metrics));
         Ok(events)
+    }
+
+    /// A control from outside (the API), applied between minutes. Each is
+    /// audited with `by` and saved with the risk state. `Err(Refused)` when
+    /// the state forbids it (nothing to resume, no breaker to reset).
+    pub async fn control(
+        &mut self,
+        control: Control,
+        now: DateTime<Utc>,
+        by: &str,
+    ) -> Result<Result<Vec<EngineEvent>, ControlRefused>, EngineError> {
+        let refuse = |why: &str| Ok(Err(ControlRefused(why.to_string())));
+        let events = match control {
+            Control::Pause if self.risk.halted_manually => return refuse("trading is already paused"),
+            Control::Pause => self.risk.halt(now, &format!("paused by {by}")),
+            Control::Resume if !self.risk.halted_manually => return refuse("trading is not paused"),
+            Control::Resume => self.risk.resume(now, &format!("resumed by {by}")),
+            Control::ResetCircuitBreaker if self.risk.breakers.is_empty() => {
+                return refuse("no circuit breaker is tripped");
+            }
+            Control::ResetCircuitBreaker => {
+                let equity = self.broker.account().await?.equity;
+                self.risk.manual_reset(equity, now, by)
+            }
+            Control::SyncPositions => {
+                let events = self.sync_positions(now).await?;
+                self.audit(now, "positions_synced", json!({"by": by, "round_trips_closed": events.len()})).await?;
+                return Ok(Ok(events));
+            }
+        };
+        self.save_risk(&events, now).await?;
+        self.audit(now, "control", json!({"control": control, "by": by, "trading_state": self.risk.trading_state}))
+            .await?;
+        Ok(Ok(events.into_iter().map(EngineEvent::Risk).collect()))
     }
 
     pub async fn daily_reset(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {

@@ -89,14 +89,56 @@ impl RunSummary {
     }
 }
 
+/// The next control request, or never when there is no channel.
+async fn next_control(
+    controls: &mut Option<tokio::sync::mpsc::Receiver<crate::ControlRequest>>,
+) -> Option<crate::ControlRequest> {
+    match controls {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Applies one control between minutes and answers its requester with the
+/// trading state and risk state after it.
+async fn apply_control(
+    engine: &mut Engine,
+    request: crate::ControlRequest,
+    now: DateTime<Utc>,
+    log: &mut (dyn FnMut(DateTime<Utc>, &EngineEvent) + Send),
+) -> Result<(), EngineError> {
+    use crate::ControlOutcomeError;
+    let outcome = match engine.control(request.control, now, &request.by).await {
+        Ok(Ok(events)) => {
+            for event in &events {
+                log(now, event);
+            }
+            let state = engine.risk_state();
+            Ok(serde_json::json!({
+                "control": request.control,
+                "trading_state": state.trading_state,
+                "breakers": state.breakers,
+                "events": events.len(),
+            }))
+        }
+        Ok(Err(refused)) => Err(ControlOutcomeError::Refused(refused.0)),
+        Err(error) => Err(ControlOutcomeError::Failed(error.to_string())),
+    };
+    let _ = request.reply.send(outcome); // a requester that gave up is no error
+    Ok(())
+}
+
 /// Runs until `stop` resolves or `max_minutes` pass; `log` receives each
-/// event line as it happens.
+/// event line as it happens; `controls` brings the API's requests, applied
+/// between minutes.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     engine: &mut Engine,
     sim: Arc<SimBroker>,
     instruments: &[noise_core::instrument::Instrument],
     options: &RunOptions,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    mut controls: Option<tokio::sync::mpsc::Receiver<crate::ControlRequest>>,
     log: &mut (dyn FnMut(DateTime<Utc>, &EngineEvent) + Send),
 ) -> Result<RunSummary, EngineError> {
     let schedule =
@@ -150,12 +192,21 @@ pub async fn run(
         // Pace only the minutes something trades; closed hours pass at once.
         if trading && !pace.is_zero() {
             next_tick += pace;
-            tokio::select! {
-                _ = tokio::time::sleep_until(next_tick.into()) => {}
-                _ = stop.changed() => {}
+            // Controls are applied while waiting for the minute, at once.
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(next_tick.into()) => break,
+                    _ = stop.changed() => break,
+                    Some(request) = next_control(&mut controls) => {
+                        apply_control(engine, request, last, log).await?;
+                    }
+                }
             }
         } else {
             next_tick = Instant::now();
+        }
+        while let Some(request) = controls.as_mut().and_then(|c| c.try_recv().ok()) {
+            apply_control(engine, request, last, log).await?;
         }
         let cycle_started = Instant::now();
         sim.on_bars(&bars).await?;

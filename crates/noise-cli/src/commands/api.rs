@@ -35,12 +35,14 @@ impl Token {
 /// Binds and serves the API until `stop` fires. A generated token is only
 /// good enough for loopback: another address needs `NOISE_API_TOKEN`.
 /// Failing to serve never stops trading: it is reported, and the engine runs on.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     addr: SocketAddr,
     token: Token,
     store: Store,
     broker: Arc<dyn noise_broker::BrokerAdapter>,
     events: tokio::sync::broadcast::Sender<noise_api::StreamEvent>,
+    controls: tokio::sync::mpsc::Sender<noise_engine::ControlRequest>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<SocketAddr, String> {
     if matches!(token, Token::Generated(_)) && !addr.ip().is_loopback() {
@@ -56,6 +58,7 @@ pub async fn serve(
         mode: "paper",
         broker: Some(broker),
         events: Some(events),
+        controls: Some(controls),
     });
     tokio::spawn(async move {
         let shutdown = async move {

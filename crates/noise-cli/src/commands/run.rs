@@ -71,9 +71,12 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         // Every engine event, for the API's event stream (dropped when nobody listens).
         let (events_tx, _) = tokio::sync::broadcast::channel::<noise_api::StreamEvent>(1024);
+        // The API's controls (pause, resume, breaker reset, sync), applied between minutes.
+        let (controls_tx, controls_rx) = tokio::sync::mpsc::channel::<noise_engine::ControlRequest>(16);
+        let channels = ApiChannels { events: events_tx.clone(), controls: controls_tx };
         let api = match options.api {
             None => "not served (--no-api)".to_string(),
-            Some(addr) => serve_api(addr, store.clone(), sim.clone(), events_tx.clone(), stop_rx.clone()).await?,
+            Some(addr) => serve_api(addr, store.clone(), sim.clone(), channels, stop_rx.clone()).await?,
         };
         print_banner(&settings, &config, source.as_deref(), &api);
         let instruments = config.instruments.clone();
@@ -109,9 +112,10 @@ pub fn run(options: &Options) -> Result<(), Failure> {
                 let _ = events_tx.send(noise_api::StreamEvent { kind: event.kind(), json });
             }
         };
-        let summary = noise_engine::run(&mut engine, sim, &instruments, &run_options, stop_rx, &mut log)
-            .await
-            .map_err(Failure::internal)?;
+        let summary =
+            noise_engine::run(&mut engine, sim, &instruments, &run_options, stop_rx, Some(controls_rx), &mut log)
+                .await
+                .map_err(Failure::internal)?;
         let _ = stop_tx.send(true); // the API server shuts down too
         store.close().await;
         if let Some((p50, p99, max)) = summary.cycle_stats() {
@@ -149,11 +153,17 @@ fn load_replay(path: &std::path::Path) -> Result<noise_broker::sim::ReplayMarket
 /// Starts the API server; the banner line that says where (and, for a
 /// generated token, the token: printed this once, never logged). A port
 /// already taken is reported and trading goes on without the API.
+/// What connects the API to the running engine.
+struct ApiChannels {
+    events: tokio::sync::broadcast::Sender<noise_api::StreamEvent>,
+    controls: tokio::sync::mpsc::Sender<noise_engine::ControlRequest>,
+}
+
 async fn serve_api(
     addr: std::net::SocketAddr,
     store: Store,
     broker: Arc<dyn noise_broker::BrokerAdapter>,
-    events: tokio::sync::broadcast::Sender<noise_api::StreamEvent>,
+    channels: ApiChannels,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<String, Failure> {
     use crate::commands::api::{Token, serve};
@@ -162,7 +172,7 @@ async fn serve_api(
         Token::Generated(t) => Some(t.clone()),
         Token::FromEnvironment(_) => None,
     };
-    match serve(addr, token, store, broker, events, stop).await {
+    match serve(addr, token, store, broker, channels.events, channels.controls, stop).await {
         Ok(bound) => Ok(match generated {
             Some(t) => format!("http://{bound}/api (bearer token {t}: shown once; set NOISE_API_TOKEN to choose one)"),
             None => format!("http://{bound}/api (bearer token from NOISE_API_TOKEN)"),
