@@ -48,6 +48,10 @@ pub struct ApiState {
     pub events: Option<tokio::sync::broadcast::Sender<StreamEvent>>,
     /// Where controls go to the running engine (applied between minutes).
     pub controls: Option<tokio::sync::mpsc::Sender<noise_engine::ControlRequest>>,
+    /// Browser origins CORS allows (none: browsers on other origins are refused).
+    pub cors_origins: Vec<String>,
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
 }
 
 /// The whole API as an axum router.
@@ -72,5 +76,19 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/metrics/backtests/{id}/trades", get(routes::backtest_trades))
         .fallback(routes::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
-    Router::new().route("/healthz", get(routes::healthz)).nest("/api", api).with_state(state)
+    let cors = cors(&state.cors_origins);
+    let limit = tower_http::limit::RequestBodyLimitLayer::new(state.max_body_bytes);
+    Router::new().route("/healthz", get(routes::healthz)).nest("/api", api).layer(cors).layer(limit).with_state(state)
+}
+
+/// CORS for the configured origins only; with none, no cross-origin browser
+/// request is allowed. (Origins that do not parse were refused by config
+/// validation; any left are skipped.)
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderValue, Method, header};
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(allowed)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
 }

@@ -27,8 +27,16 @@ async fn start_with(
 ) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
-    let state =
-        Arc::new(ApiState { store: store.clone(), token: TOKEN.into(), mode: "paper", broker, events, controls: None });
+    let state = Arc::new(ApiState {
+        store: store.clone(),
+        token: TOKEN.into(),
+        mode: "paper",
+        broker,
+        events,
+        controls: None,
+        cors_origins: vec!["http://localhost:5173".into()],
+        max_body_bytes: 4096,
+    });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
@@ -302,4 +310,36 @@ async fn controls_need_a_running_engine() {
         assert!(text.starts_with("HTTP/1.1 503"), "{path}: {text}");
         assert!(text.contains("\"code\":\"unavailable\""), "{path}: {text}");
     }
+}
+
+/// The raw response to `request`.
+async fn raw(server: &Server, request: String) -> String {
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).to_lowercase()
+}
+
+#[tokio::test]
+async fn cors_allows_only_configured_origins_and_bodies_have_a_limit() {
+    let server = start().await;
+    let preflight = |origin: &str| {
+        format!(
+            "OPTIONS /api/status HTTP/1.1\r\nHost: localhost\r\nOrigin: {origin}\r\n\
+             Access-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: authorization\r\n\
+             Connection: close\r\n\r\n"
+        )
+    };
+    let allowed = raw(&server, preflight("http://localhost:5173")).await;
+    assert!(allowed.contains("access-control-allow-origin: http://localhost:5173"), "{allowed}");
+    let refused = raw(&server, preflight("http://evil.example")).await;
+    assert!(!refused.contains("access-control-allow-origin"), "{refused}");
+    let body = "x".repeat(5000);
+    let big = format!(
+        "POST /api/trading/pause HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    assert!(raw(&server, big).await.starts_with("http/1.1 413"));
 }

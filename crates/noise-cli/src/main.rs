@@ -46,10 +46,10 @@ enum Command {
         /// column, or one symbol taken from the file name, e.g. spy-1m.csv → SPY).
         #[arg(long)]
         replay: Option<PathBuf>,
-        /// Where the API listens (bearer token from $NOISE_API_TOKEN, or generated and
-        /// printed once, loopback only).
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        api_addr: std::net::SocketAddr,
+        /// Where the API listens, instead of `[api] addr` (bearer token from
+        /// $NOISE_API_TOKEN, or generated and printed once, loopback only).
+        #[arg(long)]
+        api_addr: Option<std::net::SocketAddr>,
         /// Do not serve the API.
         #[arg(long)]
         no_api: bool,
@@ -213,7 +213,8 @@ fn main() -> ExitCode {
                 minutes,
                 seed,
                 replay,
-                api: (!no_api).then_some(api_addr),
+                api: !no_api,
+                api_addr,
             })
         }
         Command::Backtest {

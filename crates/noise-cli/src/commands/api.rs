@@ -38,6 +38,7 @@ impl Token {
 #[allow(clippy::too_many_arguments)]
 pub async fn serve(
     addr: SocketAddr,
+    settings: &noise_core::config::ApiSettings,
     token: Token,
     store: Store,
     broker: Arc<dyn noise_broker::BrokerAdapter>,
@@ -59,6 +60,8 @@ pub async fn serve(
         broker: Some(broker),
         events: Some(events),
         controls: Some(controls),
+        cors_origins: settings.cors_origins.clone(),
+        max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
     });
     tokio::spawn(async move {
         let shutdown = async move {

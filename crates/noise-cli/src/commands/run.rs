@@ -22,8 +22,9 @@ pub struct Options {
     pub minutes: Option<u64>,
     pub seed: Option<u64>,
     pub replay: Option<PathBuf>,
-    /// Where to serve the API; `None` with --no-api.
-    pub api: Option<std::net::SocketAddr>,
+    /// Serve the API (false with --no-api), at this address instead of `[api] addr`.
+    pub api: bool,
+    pub api_addr: Option<std::net::SocketAddr>,
 }
 
 /// The settings in force: flags over the config file over the defaults.
@@ -74,9 +75,17 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         // The API's controls (pause, resume, breaker reset, sync), applied between minutes.
         let (controls_tx, controls_rx) = tokio::sync::mpsc::channel::<noise_engine::ControlRequest>(16);
         let channels = ApiChannels { events: events_tx.clone(), controls: controls_tx };
-        let api = match options.api {
-            None => "not served (--no-api)".to_string(),
-            Some(addr) => serve_api(addr, store.clone(), sim.clone(), channels, stop_rx.clone()).await?,
+        let api = if options.api {
+            let addr =
+                match options.api_addr {
+                    Some(addr) => addr,
+                    None => config.api.addr.parse().map_err(|_| {
+                        Failure::bad_input(anyhow!("[api] addr {:?} is not an address", config.api.addr))
+                    })?,
+                };
+            serve_api(addr, &config.api, store.clone(), sim.clone(), channels, stop_rx.clone()).await?
+        } else {
+            "not served (--no-api)".to_string()
         };
         print_banner(&settings, &config, source.as_deref(), &api);
         let instruments = config.instruments.clone();
@@ -161,6 +170,7 @@ struct ApiChannels {
 
 async fn serve_api(
     addr: std::net::SocketAddr,
+    settings: &noise_core::config::ApiSettings,
     store: Store,
     broker: Arc<dyn noise_broker::BrokerAdapter>,
     channels: ApiChannels,
@@ -172,7 +182,7 @@ async fn serve_api(
         Token::Generated(t) => Some(t.clone()),
         Token::FromEnvironment(_) => None,
     };
-    match serve(addr, token, store, broker, channels.events, channels.controls, stop).await {
+    match serve(addr, settings, token, store, broker, channels.events, channels.controls, stop).await {
         Ok(bound) => Ok(match generated {
             Some(t) => format!("http://{bound}/api (bearer token {t}: shown once; set NOISE_API_TOKEN to choose one)"),
             None => format!("http://{bound}/api (bearer token from NOISE_API_TOKEN)"),

@@ -47,6 +47,26 @@ impl Default for EngineConfig {
     }
 }
 
+/// The `[api]` section: where `noise run` serves the API and who may call it
+/// from a browser. The bearer token is a secret: it comes only from the
+/// `NOISE_API_TOKEN` environment variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiSettings {
+    /// Listen address (`--api-addr` overrides it).
+    pub addr: String,
+    /// Browser origins allowed by CORS, e.g. "http://localhost:5173"; none by default.
+    pub cors_origins: Vec<String>,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self { addr: "127.0.0.1:8080".into(), cors_origins: Vec::new(), max_body_bytes: 65_536 }
+    }
+}
+
 /// The `[sim]` section: the simulated broker's balance and costs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -75,6 +95,7 @@ impl Default for SimSettings {
 #[serde(default)]
 pub struct NoiseConfig {
     pub engine: EngineConfig,
+    pub api: ApiSettings,
     pub sim: SimSettings,
     pub indicators: IndicatorParams,
     pub signals: SignalConfig,
@@ -89,6 +110,7 @@ impl Default for NoiseConfig {
     fn default() -> Self {
         Self {
             engine: EngineConfig::default(),
+            api: ApiSettings::default(),
             sim: SimSettings::default(),
             indicators: IndicatorParams::default(),
             signals: SignalConfig::default(),
@@ -170,6 +192,30 @@ impl NoiseConfig {
             if value.trim().is_empty() {
                 issues.push(ConfigIssue { key: key.into(), message: "must not be empty".into() });
             }
+        }
+        if self.api.addr.parse::<std::net::SocketAddr>().is_err() {
+            issues.push(ConfigIssue {
+                key: "api.addr".into(),
+                message: format!("{:?} is not an address such as 127.0.0.1:8080", self.api.addr),
+            });
+        }
+        for (i, origin) in self.api.cors_origins.iter().enumerate() {
+            let scheme_ok = origin.starts_with("http://") || origin.starts_with("https://");
+            let rest = origin.split_once("://").map_or("", |(_, r)| r);
+            if !scheme_ok || rest.is_empty() || rest.contains('/') {
+                issues.push(ConfigIssue {
+                    key: format!("api.cors_origins[{i}]"),
+                    message: format!(
+                        "{origin:?} is not an origin such as http://localhost:5173 (scheme and host, no path)"
+                    ),
+                });
+            }
+        }
+        if !(1024..=10 * 1024 * 1024).contains(&self.api.max_body_bytes) {
+            issues.push(ConfigIssue {
+                key: "api.max_body_bytes".into(),
+                message: format!("must be from 1024 to 10485760, got {}", self.api.max_body_bytes),
+            });
         }
         if self.sim.starting_cash <= rust_decimal::Decimal::ZERO {
             issues.push(ConfigIssue {
