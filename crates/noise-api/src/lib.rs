@@ -67,6 +67,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/risk/reset-circuit-breaker", post(routes::reset_circuit_breaker))
         .route("/trading/pause", post(routes::pause))
         .route("/trading/resume", post(routes::resume))
+        .route("/trading/flatten", post(routes::flatten))
         .route("/positions/sync", post(routes::sync_positions))
         .route("/metrics/daily", get(routes::daily))
         .route("/metrics/equity", get(routes::equity))

@@ -395,3 +395,9 @@ pub async fn reset_circuit_breaker(State(state): State<Arc<ApiState>>) -> Result
 pub async fn sync_positions(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
     control(&state, noise_engine::Control::SyncPositions).await
 }
+
+/// `POST /api/trading/flatten`: the kill switch: cancel every open order,
+/// close every position at market, pause.
+pub async fn flatten(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, ApiError> {
+    control(&state, noise_engine::Control::Flatten).await
+}

@@ -79,6 +79,13 @@ fn noise_run_serves_the_api_with_a_generated_token() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(post("/api/risk/reset-circuit-breaker").0, 409, "no breaker is tripped");
     assert_eq!(post("/api/positions/sync").0, 200);
+    // The kill switch: open orders cancelled, positions closed at market, trading paused.
+    let (status, body) = post("/api/trading/flatten");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"trading_state\":\"HALTED\""), "{body}");
+    let (_, flattened) = get(&addr, "/api/audit?event_type=flatten", Some(&token));
+    assert!(flattened.contains("\"closing_orders\""), "{flattened}");
+    assert_eq!(post("/api/trading/resume").0, 200);
     let (status, audit) = get(&addr, "/api/audit?event_type=control", Some(&token));
     assert_eq!(status, 200);
     assert!(audit.contains("\"control\":\"pause\"") && audit.contains("\"by\":\"api\""), "{audit}");

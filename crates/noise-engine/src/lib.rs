@@ -22,12 +22,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use noise_broker::{AccountInfo, BrokerAdapter, BrokerError, OrderState};
+use noise_broker::{AccountInfo, BrokerAdapter, BrokerError, OrderRequest, OrderState};
 use noise_core::config::NoiseConfig;
 use noise_core::instrument::Instrument;
 use noise_core::market::Bar;
 use noise_core::order::OrderStatus;
-use noise_core::risk::{AccountSnapshot, ClosedTrade, PositionSnapshot, RiskEvent, RiskState, Side};
+use noise_core::risk::{self, AccountSnapshot, ClosedTrade, PositionSnapshot, RiskEvent, RiskState, Side};
 use noise_core::signal::{Evaluation, SignalError, SymbolPipeline};
 use noise_store::positions::PositionRow;
 use noise_store::records::{ClosedTradeRow, EquitySnapshot};
@@ -66,6 +66,9 @@ pub enum Control {
     ResetCircuitBreaker,
     /// Bring positions in line with the broker's now.
     SyncPositions,
+    /// The kill switch: cancel every open order, close every position at
+    /// market, and pause.
+    Flatten,
 }
 
 /// Why a control was refused: the state forbids it (a 409 for the API).
@@ -726,11 +729,84 @@ impl Engine {
                 self.audit(now, "positions_synced", json!({"by": by, "round_trips_closed": events.len()})).await?;
                 return Ok(Ok(events));
             }
+            Control::Flatten => return Ok(Ok(self.flatten(now, by).await?)),
         };
         self.save_risk(&events, now).await?;
         self.audit(now, "control", json!({"control": control, "by": by, "trading_state": self.risk.trading_state}))
             .await?;
         Ok(Ok(events.into_iter().map(EngineEvent::Risk).collect()))
+    }
+
+    /// The kill switch: every open order cancelled at the broker, every
+    /// position closed with a market order (write-ahead like any order,
+    /// client order id `<minute>-<SYMBOL>-flatten`), then trading paused.
+    async fn flatten(&mut self, now: DateTime<Utc>, by: &str) -> Result<Vec<EngineEvent>, EngineError> {
+        let mut events = Vec::new();
+        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let open = trades::open_orders(&mut conn).await?;
+        drop(conn);
+        let mut cancelled = Vec::new();
+        for row in open.iter().filter(|r| r.status != OrderStatus::Intent) {
+            match self.broker.cancel_order(&row.client_order_id).await {
+                Ok(state) => {
+                    let mut tx = self.store.begin().await?;
+                    events.extend(self.apply_order_state(&mut tx, &state, now).await?);
+                    tx.commit().await.map_err(StoreError::from)?;
+                    cancelled.push(row.client_order_id.clone());
+                }
+                Err(BrokerError::NotFound { .. }) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        let held = self.broker.positions().await?;
+        let (_, positions) = self.snapshots(&self.broker.account().await?, &held);
+        let mut to_send = Vec::new();
+        let mut tx = self.store.begin().await?;
+        for position in positions.iter().filter(|p| !p.quantity.is_zero()) {
+            let decision = risk::kill_switch_exit(position, now);
+            let Some(approval) = decision.approval() else { continue };
+            let client_order_id = format!("{}-flatten", client_order_id(now, &position.symbol));
+            let request = OrderRequest::from_approval(approval, client_order_id.clone());
+            let order = NewOrder {
+                client_order_id,
+                broker: format!("{:?}", self.broker.broker()).to_lowercase(),
+                symbol: position.symbol.clone(),
+                side: side_text(request.side()).into(),
+                intent: "exit".into(),
+                quantity: request.quantity(),
+                order_type: "market".into(),
+                limit_price: None,
+                stop_loss: None,
+                take_profit: None,
+                signal_id: None,
+                risk_decision: Some(serde_json::to_string(&decision).unwrap_or_default()),
+                created_at: now,
+            };
+            if trades::insert_intent_once(&mut tx, &order).await? {
+                to_send.push(request);
+            }
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        let mut placed = Vec::new();
+        for request in to_send {
+            let state = self.broker.place_order(&request).await?;
+            let mut tx = self.store.begin().await?;
+            self.apply_order_state(&mut tx, &state, now).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            placed.push(request.client_order_id().to_string());
+            events.push(EngineEvent::OrderPlaced {
+                client_order_id: request.client_order_id().to_string(),
+                symbol: request.symbol().to_string(),
+                side: request.side(),
+                quantity: request.quantity(),
+            });
+        }
+        let risk_events =
+            if self.risk.halted_manually { Vec::new() } else { self.risk.halt(now, &format!("flattened by {by}")) };
+        self.save_risk(&risk_events, now).await?;
+        self.audit(now, "flatten", json!({"by": by, "cancelled": cancelled, "closing_orders": placed})).await?;
+        events.extend(risk_events.into_iter().map(EngineEvent::Risk));
+        Ok(events)
     }
 
     pub async fn daily_reset(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {

@@ -119,6 +119,42 @@ fn side_of(direction: Direction) -> decision::Side {
     }
 }
 
+/// The kill switch's order for a held position: sell (or buy back) all of
+/// it at market. Closing a whole position only ever lowers risk, so it
+/// passes even when trading is halted; the decision names the kill switch
+/// as its one check. Only the engine's flatten control calls this.
+pub fn kill_switch_exit(position: &PositionSnapshot, now: DateTime<Utc>) -> RiskDecision {
+    let long = position.quantity > Decimal::ZERO;
+    let (direction, side) =
+        if long { (Direction::Short, decision::Side::Sell) } else { (Direction::Long, decision::Side::Buy) };
+    let quantity = position.quantity.abs();
+    let approval = (quantity > Decimal::ZERO).then(|| Approval {
+        symbol: position.symbol.clone(),
+        side,
+        intent: Intent::Exit,
+        quantity,
+        entry: position.market_price,
+        stop_loss: None,
+        take_profit: None,
+        approved_at: now,
+    });
+    RiskDecision {
+        symbol: position.symbol.clone(),
+        direction,
+        intent: Intent::Exit,
+        decided_at: now,
+        verdict: Verdict::Allow,
+        requested: Some(quantity),
+        checks: vec![CheckResult {
+            name: "kill_switch",
+            status: CheckStatus::Passed,
+            measured: Some(Figure::Quantity(quantity)),
+            limit: None,
+        }],
+        approval,
+    }
+}
+
 /// The chain itself, on any candidate (tests feed it malformed ones).
 pub(crate) fn evaluate_candidate(
     signal: &Candidate,
