@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "audit_triggers", sql: include_str!("../migrations/0002_audit_triggers.sql") },
     Migration { version: 3, name: "backtests", sql: include_str!("../migrations/0003_backtests.sql") },
     Migration { version: 4, name: "list_indexes", sql: include_str!("../migrations/0004_list_indexes.sql") },
+    Migration { version: 5, name: "symbol_indexes", sql: include_str!("../migrations/0005_symbol_indexes.sql") },
 ];
 
 /// FNV-1a of the text: enough to notice an edited migration.

@@ -61,6 +61,48 @@ pub struct Filter {
     pub before: Option<i64>,
 }
 
+impl Filter {
+    /// ` WHERE ...` with only the conditions that are set (so SQLite can use
+    /// the symbol and time indexes: `? IS NULL OR ...` would make it scan),
+    /// the time range on `time_column`.
+    pub(crate) fn where_clause(&self, time_column: &str) -> String {
+        let mut conditions = Vec::new();
+        if self.symbol.is_some() {
+            conditions.push("symbol = ?".to_string());
+        }
+        if self.from.is_some() {
+            conditions.push(format!("{time_column} >= ?"));
+        }
+        if self.to.is_some() {
+            conditions.push(format!("{time_column} < ?"));
+        }
+        if self.before.is_some() {
+            conditions.push("id < ?".to_string());
+        }
+        if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) }
+    }
+
+    /// Binds the set conditions' values, in [`Self::where_clause`]'s order.
+    pub(crate) fn bind<'q, O>(
+        &self,
+        mut query: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments> {
+        if let Some(symbol) = &self.symbol {
+            query = query.bind(symbol.clone());
+        }
+        if let Some(from) = self.from {
+            query = query.bind(time(from));
+        }
+        if let Some(to) = self.to {
+            query = query.bind(time(to));
+        }
+        if let Some(before) = self.before {
+            query = query.bind(before);
+        }
+        query
+    }
+}
+
 /// Closed round trips, newest first, with their ids; the time range is on
 /// the exit time.
 pub async fn closed_trades_page(
@@ -69,20 +111,14 @@ pub async fn closed_trades_page(
     limit: u32,
 ) -> Result<Vec<(i64, ClosedTradeRow)>, StoreError> {
     type Raw = (i64, String, String, String, String, String, String, String, String, String);
-    let rows: Vec<Raw> = sqlx::query_as(
+    let sql = format!(
         "SELECT id, symbol, side, quantity, entry_price, exit_price, entry_time, exit_time, realized_pnl, fees
-         FROM trade_history
-         WHERE (?1 IS NULL OR symbol = ?1) AND (?2 IS NULL OR exit_time >= ?2) AND (?3 IS NULL OR exit_time < ?3)
-           AND (?4 IS NULL OR id < ?4)
-         ORDER BY id DESC LIMIT ?5",
-    )
-    .bind(filter.symbol.as_deref())
-    .bind(filter.from.map(time))
-    .bind(filter.to.map(time))
-    .bind(filter.before)
-    .bind(i64::from(limit.min(MAX_PAGE)))
-    .fetch_all(conn)
-    .await?;
+         FROM trade_history{} ORDER BY id DESC LIMIT ?",
+        filter.where_clause("exit_time")
+    );
+    // Audited: the SQL is built from fixed fragments only; every value is bound.
+    let query = filter.bind(sqlx::query_as::<_, Raw>(sqlx::AssertSqlSafe(sql)));
+    let rows: Vec<Raw> = query.bind(i64::from(limit.min(MAX_PAGE))).fetch_all(conn).await?;
     rows.into_iter()
         .map(|(id, symbol, side, q, ep, xp, et, xt, pnl, fees)| {
             let what = |f: &str| format!("trade_history.{f} of {symbol}");

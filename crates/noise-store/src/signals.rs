@@ -102,22 +102,22 @@ pub async fn page(
         String,
         String,
     );
-    let rows: Vec<Raw> = sqlx::query_as(
+    let mut sql = format!(
         "SELECT id, time, symbol, timeframe, direction, strength, entry, stop_loss, take_profit, status, reason,
                 regime, components, filters
-         FROM signals
-         WHERE (?1 IS NULL OR symbol = ?1) AND (?2 IS NULL OR time >= ?2) AND (?3 IS NULL OR time < ?3)
-           AND (?4 IS NULL OR id < ?4) AND (?5 IS NULL OR status = ?5)
-         ORDER BY id DESC LIMIT ?6",
-    )
-    .bind(filter.symbol.as_deref())
-    .bind(filter.from.map(time))
-    .bind(filter.to.map(time))
-    .bind(filter.before)
-    .bind(status)
-    .bind(i64::from(limit.min(crate::records::MAX_PAGE)))
-    .fetch_all(conn)
-    .await?;
+         FROM signals{}",
+        filter.where_clause("time")
+    );
+    if status.is_some() {
+        sql.push_str(if sql.contains(" WHERE ") { " AND status = ?" } else { " WHERE status = ?" });
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    // Audited: the SQL is built from fixed fragments only; every value is bound.
+    let mut query = filter.bind(sqlx::query_as::<_, Raw>(sqlx::AssertSqlSafe(sql)));
+    if let Some(status) = status {
+        query = query.bind(status.to_string());
+    }
+    let rows: Vec<Raw> = query.bind(i64::from(limit.min(crate::records::MAX_PAGE))).fetch_all(conn).await?;
     use crate::codec::{decimal, from_json, parse_time};
     rows.into_iter()
         .map(

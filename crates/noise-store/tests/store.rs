@@ -42,7 +42,10 @@ async fn migrations_are_applied_once_recorded_and_wal_is_on() {
     let recorded: Vec<(i64, String)> =
         sqlx::query_as("SELECT version, name FROM migrations").fetch_all(store.pool()).await.unwrap();
     let names: Vec<(i64, &str)> = recorded.iter().map(|(v, n)| (*v, n.as_str())).collect();
-    assert_eq!(names, [(1, "initial"), (2, "audit_triggers"), (3, "backtests"), (4, "list_indexes")]);
+    assert_eq!(
+        names,
+        [(1, "initial"), (2, "audit_triggers"), (3, "backtests"), (4, "list_indexes"), (5, "symbol_indexes")]
+    );
 }
 
 #[tokio::test]
