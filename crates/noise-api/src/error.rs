@@ -27,6 +27,10 @@ pub enum ApiError {
     Conflict {
         message: String,
     },
+    /// 429: over the client's request budget.
+    TooMany {
+        retry_after_seconds: u64,
+    },
     /// 503: no engine is running behind the API to act on.
     Unavailable {
         message: String,
@@ -53,6 +57,11 @@ impl IntoResponse for ApiError {
             ApiError::Conflict { message } => {
                 (StatusCode::CONFLICT, json!({"error": {"code": "conflict", "message": message}}))
             }
+            ApiError::TooMany { retry_after_seconds } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"error": {"code": "rate_limited",
+                                 "message": format!("too many requests; retry in {retry_after_seconds} s")}}),
+            ),
             ApiError::Unavailable { message } => {
                 (StatusCode::SERVICE_UNAVAILABLE, json!({"error": {"code": "unavailable", "message": message}}))
             }

@@ -14,6 +14,7 @@
 
 mod auth;
 mod error;
+mod limit;
 mod routes;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use axum::routing::{get, post};
 use noise_store::Store;
 
 pub use error::ApiError;
+pub use limit::Limiter;
 
 /// The most rows a list returns.
 pub const MAX_LIMIT: u32 = 1000;
@@ -52,6 +54,8 @@ pub struct ApiState {
     pub cors_origins: Vec<String>,
     /// Larger request bodies are refused with 413.
     pub max_body_bytes: usize,
+    /// Requests per client address and second (429 beyond, with Retry-After).
+    pub limiter: limit::Limiter,
 }
 
 /// The whole API as an axum router.
@@ -79,7 +83,13 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let cors = cors(&state.cors_origins);
     let limit = tower_http::limit::RequestBodyLimitLayer::new(state.max_body_bytes);
-    Router::new().route("/healthz", get(routes::healthz)).nest("/api", api).layer(cors).layer(limit).with_state(state)
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .nest("/api", api)
+        .layer(middleware::from_fn_with_state(state.clone(), limit::per_client))
+        .layer(cors)
+        .layer(limit)
+        .with_state(state)
 }
 
 /// CORS for the configured origins only; with none, no cross-origin browser

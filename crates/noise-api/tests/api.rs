@@ -25,6 +25,14 @@ async fn start_with(
     broker: Option<Arc<dyn noise_broker::BrokerAdapter>>,
     events: Option<tokio::sync::broadcast::Sender<noise_api::StreamEvent>>,
 ) -> Server {
+    start_limited(broker, events, 10_000).await
+}
+
+async fn start_limited(
+    broker: Option<Arc<dyn noise_broker::BrokerAdapter>>,
+    events: Option<tokio::sync::broadcast::Sender<noise_api::StreamEvent>>,
+    per_second: u32,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
     let state = Arc::new(ApiState {
@@ -36,10 +44,12 @@ async fn start_with(
         controls: None,
         cors_origins: vec!["http://localhost:5173".into()],
         max_body_bytes: 4096,
+        limiter: noise_api::Limiter::per_second(per_second),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server { addr, store, _dir: dir }
 }
 
@@ -342,4 +352,23 @@ async fn cors_allows_only_configured_origins_and_bodies_have_a_limit() {
         body.len()
     );
     assert!(raw(&server, big).await.starts_with("http/1.1 413"));
+}
+
+#[tokio::test]
+async fn a_client_over_its_budget_gets_429_with_retry_after() {
+    let server = start_limited(None, None, 2).await; // 2 a second, bursts of 4
+    let request = format!(
+        "GET /api/status HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let response = raw(&server, request.clone()).await;
+        statuses.push(response[9..12].to_string());
+        if response.starts_with("http/1.1 429") {
+            assert!(response.contains("retry-after: 1"), "{response}");
+            assert!(response.contains("\"code\":\"rate_limited\""), "{response}");
+        }
+    }
+    assert_eq!(statuses[..4], ["200", "200", "200", "200"], "{statuses:?}");
+    assert_eq!(statuses[4..], ["429", "429"], "{statuses:?}");
 }

@@ -62,12 +62,15 @@ pub async fn serve(
         controls: Some(controls),
         cors_origins: settings.cors_origins.clone(),
         max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
+        limiter: noise_api::Limiter::per_second(settings.requests_per_second),
     });
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         };
-        if let Err(error) = axum::serve(listener, noise_api::router(state)).with_graceful_shutdown(shutdown).await {
+        // Connect info gives the rate limit each client's own address.
+        let app = noise_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
             eprintln!("API server stopped: {error}");
         }
     });

@@ -59,11 +59,19 @@ pub struct ApiSettings {
     pub cors_origins: Vec<String>,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: u64,
+    /// Requests per second one client address may make (bursts up to twice
+    /// that); beyond it the answer is 429 with Retry-After.
+    pub requests_per_second: u32,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
-        Self { addr: "127.0.0.1:8080".into(), cors_origins: Vec::new(), max_body_bytes: 65_536 }
+        Self {
+            addr: "127.0.0.1:8080".into(),
+            cors_origins: Vec::new(),
+            max_body_bytes: 65_536,
+            requests_per_second: 2_000,
+        }
     }
 }
 
@@ -210,6 +218,9 @@ impl NoiseConfig {
                     ),
                 });
             }
+        }
+        if self.api.requests_per_second == 0 {
+            issues.push(ConfigIssue { key: "api.requests_per_second".into(), message: "must be at least 1".into() });
         }
         if !(1024..=10 * 1024 * 1024).contains(&self.api.max_body_bytes) {
             issues.push(ConfigIssue {
