@@ -149,8 +149,9 @@ fn run_id(text: &str) -> Result<i64, ApiError> {
 pub async fn backtest(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = run_id(&id)?;
     let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
-    let run = noise_store::backtests::page(&mut conn, Some(id + 1), 1).await?.into_iter().find(|(i, _)| *i == id);
-    let Some((id, r)) = run else { return Err(ApiError::NotFound { message: format!("no backtest run {id}") }) };
+    let Some((id, r)) = noise_store::backtests::one(&mut conn, id).await? else {
+        return Err(ApiError::NotFound { message: format!("no backtest run {id}") });
+    };
     Ok(Json(json!({
         "id": id,
         "created_at": r.created_at,

@@ -84,71 +84,7 @@ enum Command {
     },
     /// Backtest on history with the live code path: signals, risk, orders and the
     /// sim broker's fills on a virtual clock. Prints the metrics; stores the run.
-    Backtest {
-        /// A bar CSV (timestamp,open,high,low,close,volume; optional symbol column) or a
-        /// folder of them (one per symbol, named like spy-1m.csv, or with a symbol column).
-        #[arg(long)]
-        data: PathBuf,
-        /// Only this symbol of the data.
-        #[arg(long)]
-        symbol: Option<String>,
-        /// First day (2026-01-02) or instant (RFC 3339) to include.
-        #[arg(long)]
-        from: Option<String>,
-        /// Last day to include (or an instant to stop before).
-        #[arg(long)]
-        to: Option<String>,
-        /// Config file; `./noise.toml` when absent (defaults if that does not exist).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Where the run is stored (also `$NOISE_DB`); else `[engine] db` from the config.
-        #[arg(long, env = "NOISE_DB")]
-        db: Option<PathBuf>,
-        /// One registered strategy with its parameters instead of the weighted pipeline,
-        /// e.g. "sma-cross --fast 10 --slow 30".
-        #[arg(long)]
-        strategy: Option<String>,
-        /// Starting cash (default `[sim] starting_cash`).
-        #[arg(long)]
-        cash: Option<rust_decimal::Decimal>,
-        /// A fixed size for every entry (required with --risk off).
-        #[arg(long)]
-        qty: Option<rust_decimal::Decimal>,
-        /// `off` disables the risk checks (and their protective brackets) to compare engines on equal terms.
-        #[arg(long, default_value = "on", value_parser = ["on", "off"])]
-        risk: String,
-        /// Short signals only close longs; they never open a short.
-        #[arg(long)]
-        long_only: bool,
-        /// Ticks a market order fills worse than the open (default `[sim] slippage_ticks`).
-        #[arg(long)]
-        slippage_ticks: Option<u32>,
-        /// Commission per share (default `[sim] commission_per_share`).
-        #[arg(long)]
-        commission_per_share: Option<rust_decimal::Decimal>,
-        /// Commission per futures contract (default `[sim] commission_per_contract`).
-        #[arg(long)]
-        commission_per_contract: Option<rust_decimal::Decimal>,
-        /// Annual risk-free rate for Sharpe and Sortino.
-        #[arg(long, default_value_t = 0.0)]
-        risk_free: f64,
-        /// Write the results as JSON (bars, timings, metrics, trades, equity curve).
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// Write a self-contained HTML report (equity curve, drawdown, trade list).
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// Vary a strategy parameter over a range, e.g. fast=5..20 or slow=20..60:10
-        /// (repeatable); runs the grid in parallel and prints a ranked table.
-        #[arg(long)]
-        sweep: Vec<String>,
-        /// Do not store the run in the database.
-        #[arg(long)]
-        no_store: bool,
-        /// No progress bar and no list of gaps (their count is still printed).
-        #[arg(long)]
-        quiet: bool,
-    },
+    Backtest(commands::backtest::Options),
     /// Apply the database migrations this binary carries, and report the schema version.
     Migrate {
         /// The SQLite database (also `$NOISE_DB`); else `[engine] db` from the config.
@@ -217,49 +153,7 @@ fn main() -> ExitCode {
                 api_addr,
             })
         }
-        Command::Backtest {
-            data,
-            symbol,
-            from,
-            to,
-            config,
-            db,
-            strategy,
-            cash,
-            qty,
-            risk,
-            long_only,
-            slippage_ticks,
-            commission_per_share,
-            commission_per_contract,
-            risk_free,
-            json,
-            report,
-            sweep,
-            no_store,
-            quiet,
-        } => commands::backtest::run(&commands::backtest::Options {
-            data,
-            symbol,
-            from,
-            to,
-            config,
-            db,
-            strategy,
-            cash,
-            qty,
-            risk_on: risk == "on",
-            long_only,
-            slippage_ticks,
-            commission_per_share,
-            commission_per_contract,
-            risk_free,
-            json,
-            report,
-            sweep,
-            no_store,
-            quiet,
-        }),
+        Command::Backtest(options) => commands::backtest::run(&options),
         Command::Migrate { db, config } => commands::migrate::run(db, config.as_deref()),
         Command::Schedule { from, count, job, config } => {
             commands::schedule::run(from.as_deref(), count, job.as_deref(), config.as_deref())

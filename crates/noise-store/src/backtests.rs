@@ -96,64 +96,73 @@ pub async fn recent(conn: &mut SqliteConnection, limit: u32) -> Result<Vec<(i64,
     page(conn, None, limit).await
 }
 
+/// A run's row as stored: id, then `BacktestRun`'s fields in order.
+type RunRow =
+    (i64, String, String, String, String, String, String, String, i64, f64, String, String, String, String, String);
+
+const RUN_COLUMNS: &str = "id, created_at, data_source, symbols, strategy, options, period_start, period_end, bars,
+                           elapsed_ms, starting_equity, final_equity, metrics, equity_curve, open_positions";
+
+fn run_from_row(row: RunRow) -> Result<(i64, BacktestRun), StoreError> {
+    let (
+        id,
+        created,
+        data_source,
+        symbols,
+        strategy,
+        options,
+        start,
+        end,
+        bars,
+        elapsed_ms,
+        se,
+        fe,
+        metrics,
+        curve,
+        open,
+    ) = row;
+    let run = BacktestRun {
+        created_at: parse_time("backtest_runs.created_at", &created)?,
+        data_source,
+        symbols,
+        strategy,
+        options,
+        period_start: parse_time("backtest_runs.period_start", &start)?,
+        period_end: parse_time("backtest_runs.period_end", &end)?,
+        bars,
+        elapsed_ms,
+        starting_equity: decimal("backtest_runs.starting_equity", &se)?,
+        final_equity: decimal("backtest_runs.final_equity", &fe)?,
+        metrics,
+        equity_curve: curve,
+        open_positions: open,
+    };
+    Ok((id, run))
+}
+
 /// A page of runs, newest first: those with an id below `before` (a cursor).
 pub async fn page(
     conn: &mut SqliteConnection,
     before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<(i64, BacktestRun)>, StoreError> {
-    type Raw =
-        (i64, String, String, String, String, String, String, String, i64, f64, String, String, String, String, String);
-    let rows: Vec<Raw> = sqlx::query_as(
-        "SELECT id, created_at, data_source, symbols, strategy, options, period_start, period_end, bars, elapsed_ms,
-                starting_equity, final_equity, metrics, equity_curve, open_positions
-         FROM backtest_runs WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2",
-    )
-    .bind(before)
-    .bind(i64::from(limit.min(MAX_PAGE)))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter()
-        .map(
-            |(
-                id,
-                created,
-                data_source,
-                symbols,
-                strategy,
-                options,
-                start,
-                end,
-                bars,
-                elapsed_ms,
-                se,
-                fe,
-                metrics,
-                curve,
-                open,
-            )| {
-                Ok((
-                    id,
-                    BacktestRun {
-                        created_at: parse_time("backtest_runs.created_at", &created)?,
-                        data_source,
-                        symbols,
-                        strategy,
-                        options,
-                        period_start: parse_time("backtest_runs.period_start", &start)?,
-                        period_end: parse_time("backtest_runs.period_end", &end)?,
-                        bars,
-                        elapsed_ms,
-                        starting_equity: decimal("backtest_runs.starting_equity", &se)?,
-                        final_equity: decimal("backtest_runs.final_equity", &fe)?,
-                        metrics,
-                        equity_curve: curve,
-                        open_positions: open,
-                    },
-                ))
-            },
-        )
-        .collect()
+    let sql =
+        format!("SELECT {RUN_COLUMNS} FROM backtest_runs WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2");
+    // Audited: fixed fragments only; the values are bound.
+    let rows: Vec<RunRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(before)
+        .bind(i64::from(limit.min(MAX_PAGE)))
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(run_from_row).collect()
+}
+
+/// One run by its id.
+pub async fn one(conn: &mut SqliteConnection, run_id: i64) -> Result<Option<(i64, BacktestRun)>, StoreError> {
+    let sql = format!("SELECT {RUN_COLUMNS} FROM backtest_runs WHERE id = ?");
+    // Audited: fixed fragments only; the value is bound.
+    let row: Option<RunRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(run_id).fetch_optional(conn).await?;
+    row.map(run_from_row).transpose()
 }
 
 /// Whether a run with this id exists.

@@ -87,7 +87,9 @@ async fn a_backtest_run_and_its_trades_round_trip() {
     tx.commit().await.unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
     let recent = backtests::recent(&mut conn, 10).await.unwrap();
-    assert_eq!(recent, vec![(id, run)]);
+    assert_eq!(recent, vec![(id, run.clone())]);
+    assert_eq!(backtests::one(&mut conn, id).await.unwrap(), Some((id, run)));
+    assert_eq!(backtests::one(&mut conn, id + 1).await.unwrap(), None);
     assert_eq!(backtests::trades(&mut conn, id, 10, 0).await.unwrap(), trades);
     assert_eq!(backtests::trades(&mut conn, id, 10, 1).await.unwrap(), trades[1..]);
 }

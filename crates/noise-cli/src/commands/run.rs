@@ -146,10 +146,7 @@ pub fn run(options: &Options) -> Result<(), Failure> {
 /// Bars to replay, grouped by symbol (a `symbol` column, or one symbol named by the file).
 fn load_replay(path: &std::path::Path) -> Result<noise_broker::sim::ReplayMarket, Failure> {
     let data = crate::files::read_input(path)?;
-    let default_symbol = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .map_or("UNKNOWN".to_string(), |s| s.split(['-', '_', '.']).next().unwrap_or(s).to_ascii_uppercase());
+    let default_symbol = crate::commands::backtest::load::symbol_of(path);
     let groups = noise_core::market::parse_bars_by_symbol(&path.display().to_string(), &data, &default_symbol)
         .map_err(Failure::bad_input)?;
     let market = noise_broker::sim::ReplayMarket::new(groups);

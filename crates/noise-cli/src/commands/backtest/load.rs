@@ -159,7 +159,7 @@ fn range(options: &Options) -> Result<(Bound, Bound), Failure> {
 
 /// The symbol a file without a `symbol` column holds: its name up to the
 /// first `-`, `_` or `.` (spy-1m.csv is SPY).
-fn symbol_of(path: &Path) -> String {
+pub(crate) fn symbol_of(path: &Path) -> String {
     path.file_stem()
         .and_then(|s| s.to_str())
         .map_or("UNKNOWN".to_string(), |s| s.split(['-', '_', '.']).next().unwrap_or(s).to_ascii_uppercase())

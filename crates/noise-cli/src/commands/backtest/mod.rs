@@ -1,7 +1,7 @@
 //! `noise backtest`: history through the live code path, with metrics, a
 //! JSON and an HTML report, results stored for the dashboard, and sweeps.
 
-mod load;
+pub(crate) mod load;
 mod output;
 
 use std::path::PathBuf;
@@ -15,27 +15,78 @@ use rust_decimal::Decimal;
 
 use crate::failure::Failure;
 
+#[derive(clap::Args)]
 pub struct Options {
+    /// A bar CSV (timestamp,open,high,low,close,volume; optional symbol column) or a
+    /// folder of them (one per symbol, named like spy-1m.csv, or with a symbol column).
+    #[arg(long)]
     pub data: PathBuf,
+    /// Only this symbol of the data.
+    #[arg(long)]
     pub symbol: Option<String>,
+    /// First day (2026-01-02) or instant (RFC 3339) to include.
+    #[arg(long)]
     pub from: Option<String>,
+    /// Last day to include (or an instant to stop before).
+    #[arg(long)]
     pub to: Option<String>,
+    /// Config file; `./noise.toml` when absent (defaults if that does not exist).
+    #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Where the run is stored (also `$NOISE_DB`); else `[engine] db` from the config.
+    #[arg(long, env = "NOISE_DB")]
     pub db: Option<PathBuf>,
+    /// One registered strategy with its parameters instead of the weighted pipeline,
+    /// e.g. "sma-cross --fast 10 --slow 30".
+    #[arg(long)]
     pub strategy: Option<String>,
+    /// Starting cash (default `[sim] starting_cash`).
+    #[arg(long)]
     pub cash: Option<Decimal>,
+    /// A fixed size for every entry (required with --risk off).
+    #[arg(long)]
     pub qty: Option<Decimal>,
-    pub risk_on: bool,
+    /// `off` disables the risk checks (and their protective brackets) to compare engines on equal terms.
+    #[arg(long, value_enum, default_value_t = RiskSwitch::On)]
+    pub risk: RiskSwitch,
+    /// Short signals only close longs; they never open a short.
+    #[arg(long)]
     pub long_only: bool,
+    /// Ticks a market order fills worse than the open (default `[sim] slippage_ticks`).
+    #[arg(long)]
     pub slippage_ticks: Option<u32>,
+    /// Commission per share (default `[sim] commission_per_share`).
+    #[arg(long)]
     pub commission_per_share: Option<Decimal>,
+    /// Commission per futures contract (default `[sim] commission_per_contract`).
+    #[arg(long)]
     pub commission_per_contract: Option<Decimal>,
+    /// Annual risk-free rate for Sharpe and Sortino.
+    #[arg(long, default_value_t = 0.0)]
     pub risk_free: f64,
+    /// Write the results as JSON (bars, timings, metrics, trades, equity curve).
+    #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report (equity curve, drawdown, trade list).
+    #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Vary a strategy parameter over a range, e.g. fast=5..20 or slow=20..60:10
+    /// (repeatable); runs the grid in parallel and prints a ranked table.
+    #[arg(long)]
     pub sweep: Vec<String>,
+    /// Do not store the run in the database.
+    #[arg(long)]
     pub no_store: bool,
+    /// No progress bar and no list of gaps (their count is still printed).
+    #[arg(long)]
     pub quiet: bool,
+}
+
+/// `--risk on|off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RiskSwitch {
+    On,
+    Off,
 }
 
 pub fn run(options: &Options) -> Result<(), Failure> {
@@ -111,7 +162,7 @@ fn backtest_options(
     {
         return Err(Failure::bad_input(anyhow!("--qty {q}: a whole number of units, at least 1")));
     }
-    let risk = if options.risk_on {
+    let risk = if options.risk == RiskSwitch::On {
         if let Some(quantity) = options.qty {
             config.risk.sizing.fixed_quantity = Some(quantity); // the config's own setting stands otherwise
         }
