@@ -6,6 +6,23 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// Every error's body: `{"error": {"code", "message", "field"?}}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// bad_request, unauthorized, not_found, conflict, rate_limited,
+    /// broker_error, unavailable or internal.
+    pub code: String,
+    pub message: String,
+    /// The request parameter at fault (400 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
 #[derive(Debug)]
 pub enum ApiError {
     /// 400: a request parameter that cannot be used.

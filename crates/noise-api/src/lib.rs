@@ -1,30 +1,40 @@
-//! NOISE's HTTP API: the seed's API Worker on axum, over the store.
+//! NOISE's HTTP API: the seed's API Worker on axum, over the store, the
+//! broker and the running engine.
 //!
 //! `/healthz` is open and says only that the process is alive. Everything
 //! under `/api` needs `Authorization: Bearer <token>`, compared in constant
 //! time; a missing or wrong token is a 401 with a JSON body and an
 //! `auth_failed` audit event (which never contains the token). Errors are
 //! JSON `{"error": {"code", "message", "field"?}}` with the seed's status
-//! codes: 400 naming the bad field, 401, 404, 500 without internals.
+//! codes: 400 naming the bad field, 401, 404, 409, 429, 502, 503, 500
+//! without internals. Lists page with a cursor (`before`, the last id seen)
+//! and a `limit` capped at [`MAX_LIMIT`].
 //!
-//! This is the first part of the API (issue 7): status, positions, closed
-//! trades, signals, the risk state, daily metrics, equity snapshots, the
-//! audit log and the stored backtests, all read-only. Lists page with a cursor (`before`, the last id
-//! seen) and a `limit` capped at [`MAX_LIMIT`].
+//! Every route is registered through `utoipa-axum`, so the OpenAPI document
+//! served at `/api/openapi.json` is built from the handlers themselves: a
+//! route cannot exist without its entry. Everything else (`/`) is the
+//! dashboard, served from its built folder.
 
 mod auth;
+mod dashboard;
 mod error;
 mod limit;
 mod routes;
+mod summary;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::{get, post};
+use noise_core::instrument::Instrument;
+use noise_core::risk::RiskConfig;
 use noise_store::Store;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
 pub use limit::Limiter;
 
 /// The most rows a list returns.
@@ -50,46 +60,134 @@ pub struct ApiState {
     pub events: Option<tokio::sync::broadcast::Sender<StreamEvent>>,
     /// Where controls go to the running engine (applied between minutes).
     pub controls: Option<tokio::sync::mpsc::Sender<noise_engine::ControlRequest>>,
+    /// The engine's clock: the time of its latest minute (a simulation runs
+    /// on its own clock); the wall clock when absent.
+    pub clock: Option<tokio::sync::watch::Receiver<Option<chrono::DateTime<chrono::Utc>>>>,
+    /// The limits the risk figures are reported against.
+    pub risk: RiskConfig,
+    /// The instruments the engine trades (asset class, group, point value).
+    pub instruments: Vec<Instrument>,
+    /// The built dashboard (`index.html` and its assets); `None`: not served.
+    pub dashboard: Option<PathBuf>,
     /// Browser origins CORS allows (none: browsers on other origins are refused).
     pub cors_origins: Vec<String>,
     /// Larger request bodies are refused with 413.
     pub max_body_bytes: usize,
     /// Requests per client address and second (429 beyond, with Retry-After).
     pub limiter: limit::Limiter,
+    /// Totals of closed trades, kept up to date by reading only new rows.
+    pub(crate) summary: summary::Cache,
 }
 
-/// The whole API as an axum router.
+impl ApiState {
+    /// A state with the defaults: paper mode, no broker, engine or dashboard,
+    /// the default risk limits and instruments, no CORS origins, 64 KiB
+    /// bodies, 50 requests per second per client.
+    pub fn new(store: Store, token: impl Into<String>) -> Self {
+        Self {
+            store,
+            token: token.into(),
+            mode: "paper",
+            broker: None,
+            events: None,
+            controls: None,
+            clock: None,
+            risk: RiskConfig::default(),
+            instruments: Instrument::defaults(),
+            dashboard: None,
+            cors_origins: Vec::new(),
+            max_body_bytes: 64 * 1024,
+            limiter: Limiter::per_second(50),
+            summary: summary::Cache::default(),
+        }
+    }
+
+    /// The engine's time now (see [`ApiState::clock`]).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.as_ref().and_then(|c| *c.borrow()).unwrap_or_else(chrono::Utc::now)
+    }
+
+    fn instrument(&self, symbol: &str) -> Option<&Instrument> {
+        self.instruments.iter().find(|i| i.symbol.eq_ignore_ascii_case(symbol))
+    }
+}
+
+/// The document's frame; the paths and schemas come from the routes.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "NOISE API", description = "Watch and control the NOISE trading engine. Every route needs `Authorization: Bearer <token>`."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every `/api` route, with its place in the OpenAPI document.
+fn api_routes() -> OpenApiRouter<Arc<ApiState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::status))
+        .routes(routes!(routes::account))
+        .routes(routes!(routes::events))
+        .routes(routes!(routes::positions))
+        .routes(routes!(routes::trades))
+        .routes(routes!(routes::signals))
+        .routes(routes!(routes::risk_state))
+        .routes(routes!(routes::exposure))
+        .routes(routes!(routes::reset_circuit_breaker))
+        .routes(routes!(routes::pause))
+        .routes(routes!(routes::resume))
+        .routes(routes!(routes::flatten))
+        .routes(routes!(routes::sync_positions))
+        .routes(routes!(routes::summary))
+        .routes(routes!(routes::daily))
+        .routes(routes!(routes::equity))
+        .routes(routes!(routes::audit))
+        .routes(routes!(routes::backtests))
+        .routes(routes!(routes::backtest))
+        .routes(routes!(routes::backtest_trades))
+        .routes(routes!(routes::openapi_document))
+}
+
+/// The OpenAPI document of every `/api` route, as served at `/api/openapi.json`.
+pub fn openapi() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| openapi_json(api_routes().into_openapi()))
+}
+
+/// The whole server as an axum router: `/healthz`, `/api` and the dashboard.
 pub fn router(state: Arc<ApiState>) -> Router {
-    let api = Router::new()
-        .route("/status", get(routes::status))
-        .route("/account", get(routes::account))
-        .route("/events", get(routes::events))
-        .route("/positions", get(routes::positions))
-        .route("/trades", get(routes::trades))
-        .route("/signals", get(routes::signals))
-        .route("/risk/state", get(routes::risk_state))
-        .route("/risk/reset-circuit-breaker", post(routes::reset_circuit_breaker))
-        .route("/trading/pause", post(routes::pause))
-        .route("/trading/resume", post(routes::resume))
-        .route("/trading/flatten", post(routes::flatten))
-        .route("/positions/sync", post(routes::sync_positions))
-        .route("/metrics/daily", get(routes::daily))
-        .route("/metrics/equity", get(routes::equity))
-        .route("/audit", get(routes::audit))
-        .route("/metrics/backtests", get(routes::backtests))
-        .route("/metrics/backtests/{id}", get(routes::backtest))
-        .route("/metrics/backtests/{id}/trades", get(routes::backtest_trades))
-        .fallback(routes::not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+    let (api, _) = api_routes().split_for_parts();
+    let api = api.fallback(routes::not_found).layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     let cors = cors(&state.cors_origins);
     let limit = tower_http::limit::RequestBodyLimitLayer::new(state.max_body_bytes);
     Router::new()
-        .route("/healthz", get(routes::healthz))
+        .route("/healthz", axum::routing::get(routes::healthz))
         .nest("/api", api)
+        .fallback(dashboard::serve)
         .layer(middleware::from_fn_with_state(state.clone(), limit::per_client))
         .layer(cors)
         .layer(limit)
         .with_state(state)
+}
+
+/// The document as served: paths prefixed with `/api`, plus itself.
+fn openapi_json(mut doc: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let paths = std::mem::take(&mut doc.paths.paths);
+    doc.paths.paths = paths.into_iter().map(|(path, item)| (format!("/api{path}"), item)).collect();
+    serde_json::to_value(&doc).unwrap_or(serde_json::Value::Null)
 }
 
 /// CORS for the configured origins only; with none, no cross-origin browser

@@ -1,6 +1,9 @@
 //! The API as a client meets it: a real server on loopback over a real
 //! SQLite file, requests written as plain HTTP/1.1.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use std::sync::Arc;
 
 use noise_api::{ApiState, MAX_LIMIT, router};
@@ -35,17 +38,13 @@ async fn start_limited(
 ) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
-    let state = Arc::new(ApiState {
-        store: store.clone(),
-        token: TOKEN.into(),
-        mode: "paper",
-        broker,
-        events,
-        controls: None,
-        cors_origins: vec!["http://localhost:5173".into()],
-        max_body_bytes: 4096,
-        limiter: noise_api::Limiter::per_second(per_second),
-    });
+    let mut state = ApiState::new(store.clone(), TOKEN);
+    state.broker = broker;
+    state.events = events;
+    state.cors_origins = vec!["http://localhost:5173".into()];
+    state.max_body_bytes = 4096;
+    state.limiter = noise_api::Limiter::per_second(per_second);
+    let state = Arc::new(state);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -55,9 +54,15 @@ async fn start_limited(
 
 /// (status, JSON body) of `GET path`, with `token` as the bearer when given.
 async fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, Value) {
+    send(server, "GET", path, token).await
+}
+
+/// (status, JSON body) of a bodiless `method path`.
+async fn send(server: &Server, method: &str, path: &str, token: Option<&str>) -> (u16, Value) {
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n");
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
@@ -67,27 +72,36 @@ async fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
-const ROUTES: [&str; 5] = [
-    "/api/status",
-    "/api/audit",
-    "/api/metrics/backtests",
-    "/api/metrics/backtests/1",
-    "/api/metrics/backtests/1/trades",
-];
+/// Every documented route as (method, concrete path), plus one that does not exist.
+fn every_route() -> Vec<(String, String)> {
+    let doc = noise_api::openapi();
+    let mut routes: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object().unwrap().keys().map(move |method| (method.to_uppercase(), path.replace("{id}", "1")))
+        })
+        .collect();
+    routes.push(("GET".into(), "/api/no-such-thing".into()));
+    routes
+}
 
 #[tokio::test]
 async fn every_api_route_refuses_a_missing_or_wrong_token_and_audits_it() {
     let server = start().await;
-    for path in ROUTES.iter().chain(&["/api/no-such-thing"]) {
+    let routes = every_route();
+    assert!(routes.len() >= 22, "{routes:?}");
+    for (method, path) in &routes {
         for token in [None, Some("wrong"), Some("test-token-0123456789abcdeF")] {
-            let (status, body) = get(&server, path, token).await;
-            assert_eq!(status, 401, "{path} {token:?}");
+            let (status, body) = send(&server, method, path, token).await;
+            assert_eq!(status, 401, "{method} {path} {token:?}");
             assert_eq!(body["error"]["code"], "unauthorized", "{path}");
         }
     }
     let mut conn = server.store.pool().acquire().await.unwrap();
-    let refused = noise_store::audit::recent(&mut conn, Some("auth_failed"), 100).await.unwrap();
-    assert_eq!(refused.len(), 3 * (ROUTES.len() + 1));
+    let refused = noise_store::audit::recent(&mut conn, Some("auth_failed"), 1000).await.unwrap();
+    assert_eq!(refused.len(), 3 * routes.len());
     assert!(refused.iter().all(|e| !e.details.to_string().contains("test-token")), "the token is never recorded");
     assert_eq!(refused[0].details["reason"], "wrong bearer token");
     // /healthz alone is open, and says only that the process is alive.
@@ -142,40 +156,8 @@ async fn the_audit_log_pages_with_a_cursor_and_a_hard_limit() {
 
 #[tokio::test]
 async fn stored_backtests_are_listed_with_their_curves_and_trades() {
-    use noise_store::backtests::{BacktestRun, BacktestTrade};
     let server = start().await;
-    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
-    let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
-    let run = BacktestRun {
-        created_at: at("2026-11-25T18:00:00Z"),
-        data_source: "spy-1m.csv".into(),
-        symbols: "SPY".into(),
-        strategy: "sma-cross --fast 10 --slow 30".into(),
-        options: "{\"settings\":\"risk off\"}".into(),
-        period_start: at("2026-03-02T14:30:00Z"),
-        period_end: at("2026-03-13T19:59:00Z"),
-        bars: 3900,
-        elapsed_ms: 0.6,
-        starting_equity: d("100000"),
-        final_equity: d("101234.5"),
-        metrics: "{\"trades\":3,\"sharpe\":1.5}".into(),
-        equity_curve: "[[\"2026-03-02T14:30:00Z\",\"100000\"]]".into(),
-        open_positions: "[]".into(),
-    };
-    let trade = |pnl: &str| BacktestTrade {
-        symbol: "SPY".into(),
-        side: "LONG".into(),
-        quantity: d("100"),
-        entry_time: at("2026-03-02T15:00:00Z"),
-        entry_price: d("600.01"),
-        exit_time: at("2026-03-02T15:30:00Z"),
-        exit_price: d("601.25"),
-        pnl: d(pnl),
-        fees: d("0"),
-    };
-    let mut tx = server.store.begin().await.unwrap();
-    let id = noise_store::backtests::insert(&mut tx, &run, &[trade("124"), trade("-1"), trade("3")]).await.unwrap();
-    tx.commit().await.unwrap();
+    let id = fixtures::store_backtest(&server.store, &["124", "-1", "3"]).await;
 
     let (status, list) = get(&server, "/api/metrics/backtests", Some(TOKEN)).await;
     assert_eq!(status, 200);
@@ -371,4 +353,36 @@ async fn a_client_over_its_budget_gets_429_with_retry_after() {
     }
     assert_eq!(statuses[..4], ["200", "200", "200", "200"], "{statuses:?}");
     assert_eq!(statuses[4..], ["429", "429"], "{statuses:?}");
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_from_its_folder_or_a_page_says_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let built = dir.path().join("dist");
+    let mut state = ApiState::new(store.clone(), TOKEN);
+    state.dashboard = Some(built.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(Arc::new(state)).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let server = Server { addr, store, _dir: dir };
+    let page =
+        |path: &str| raw(&server, format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+
+    let missing = page("/").await;
+    assert!(missing.starts_with("http/1.1 503"), "{missing}");
+    assert!(missing.contains("make dashboard") && missing.contains("npm run build"), "{missing}");
+
+    std::fs::create_dir_all(built.join("assets")).unwrap();
+    std::fs::write(built.join("index.html"), "<!doctype html><title>NOISE</title><div id=root></div>").unwrap();
+    std::fs::write(built.join("assets/app.js"), "console.log('noise')").unwrap();
+    let index = page("/").await;
+    assert!(index.starts_with("http/1.1 200") && index.contains("<div id=root>"), "{index}");
+    assert!(index.contains("content-type: text/html"), "{index}");
+    let script = page("/assets/app.js").await;
+    assert!(script.starts_with("http/1.1 200") && script.contains("text/javascript"), "{script}");
+    assert!(page("/assets/none.js").await.starts_with("http/1.1 404"));
+    // The files are open; the API behind them is not.
+    assert!(page("/api/status").await.starts_with("http/1.1 401"));
 }

@@ -53,6 +53,9 @@ enum Command {
         /// Do not serve the API.
         #[arg(long)]
         no_api: bool,
+        /// The built dashboard served at `/` (`make dashboard` builds it).
+        #[arg(long, default_value = "dashboard/dist")]
+        dashboard: PathBuf,
     },
     /// Compute TA-Lib-exact indicators over a bar CSV and write them as CSV.
     Indicators {
@@ -139,7 +142,7 @@ fn main() -> ExitCode {
                 config: config.as_deref(),
             })
         }
-        Command::Run { config, db, sim_state, speed, start, minutes, seed, replay, api_addr, no_api } => {
+        Command::Run { config, db, sim_state, speed, start, minutes, seed, replay, api_addr, no_api, dashboard } => {
             commands::run::run(&commands::run::Options {
                 config,
                 db,
@@ -151,6 +154,7 @@ fn main() -> ExitCode {
                 replay,
                 api: !no_api,
                 api_addr,
+                dashboard,
             })
         }
         Command::Backtest(options) => commands::backtest::run(&options),

@@ -21,7 +21,9 @@
 //!
 //! `periods_per_year` comes from the bar frequency: [`periods_per_year`].
 
+use crate::num::decimal_to_f64;
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::calendar::Venue;
@@ -52,6 +54,72 @@ pub struct PerformanceMetrics {
     pub average_trade_duration: Option<i64>,
     /// Share of the time with a position open, in [0, 1].
     pub exposure: f64,
+}
+
+/// Running totals of closed trades in exact money: what the live account's
+/// summary shows. Add trades as they close; nothing is ever re-read.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TradeTally {
+    pub trades: u64,
+    pub wins: u64,
+    pub losses: u64,
+    /// Net of fees.
+    pub realized_pnl: Decimal,
+    pub gross_profit: Decimal,
+    /// Positive: the sum of the losing trades' losses.
+    pub gross_loss: Decimal,
+    pub fees: Decimal,
+}
+
+impl TradeTally {
+    /// One closed trade: its realized P&L (after fees) and its fees.
+    pub fn add(&mut self, pnl: Decimal, fees: Decimal) {
+        self.trades += 1;
+        self.realized_pnl += pnl;
+        self.fees += fees;
+        if pnl > Decimal::ZERO {
+            self.wins += 1;
+            self.gross_profit += pnl;
+        } else if pnl < Decimal::ZERO {
+            self.losses += 1;
+            self.gross_loss -= pnl;
+        }
+    }
+
+    /// Winners over all trades (a break-even trade is neither a win nor a loss but counts).
+    pub fn win_rate(&self) -> Option<f64> {
+        (self.trades > 0).then(|| self.wins as f64 / self.trades as f64)
+    }
+
+    /// Gross profit over gross loss; undefined without a losing trade.
+    pub fn profit_factor(&self) -> Option<f64> {
+        (self.gross_loss > Decimal::ZERO).then(|| decimal_to_f64(self.gross_profit / self.gross_loss))
+    }
+}
+
+/// The deepest fall from a running peak, fed point by point (exact money).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PeakToTrough {
+    peak: Option<Decimal>,
+    deepest_pct: f64,
+}
+
+impl PeakToTrough {
+    pub fn push(&mut self, equity: Decimal) {
+        let peak = *self.peak.get_or_insert(equity);
+        if equity > peak {
+            self.peak = Some(equity);
+        } else if peak > Decimal::ZERO {
+            let fall = decimal_to_f64((peak - equity) / peak * Decimal::ONE_HUNDRED);
+            self.deepest_pct = self.deepest_pct.max(fall);
+        }
+    }
+
+    /// The deepest drawdown so far in % (none before the first point).
+    pub fn deepest_pct(&self) -> Option<f64> {
+        self.peak.map(|_| self.deepest_pct)
+    }
 }
 
 /// Bars per year for annualising: 252 trading days of the venue's session
@@ -324,6 +392,32 @@ mod tests {
 
     fn day(d: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::days(d)
+    }
+
+    #[test]
+    fn tally_counts_exact_money() {
+        use rust_decimal_macros::dec;
+        let mut tally = TradeTally::default();
+        for (pnl, fees) in [(dec!(100.10), dec!(1.24)), (dec!(-40.05), dec!(1.24)), (dec!(0), dec!(0.62))] {
+            tally.add(pnl, fees);
+        }
+        assert_eq!((tally.trades, tally.wins, tally.losses), (3, 1, 1));
+        assert_eq!(tally.realized_pnl, dec!(60.05));
+        assert_eq!(tally.fees, dec!(3.10));
+        assert_eq!(tally.win_rate(), Some(1.0 / 3.0));
+        assert!((tally.profit_factor().unwrap() - 100.10 / 40.05).abs() < 1e-12);
+        assert_eq!(TradeTally::default().profit_factor(), None);
+    }
+
+    #[test]
+    fn peak_to_trough_measures_from_the_running_peak() {
+        use rust_decimal_macros::dec;
+        let mut dd = PeakToTrough::default();
+        assert_eq!(dd.deepest_pct(), None);
+        for e in [dec!(100), dec!(90), dec!(120), dec!(108), dec!(130)] {
+            dd.push(e);
+        }
+        assert_eq!(dd.deepest_pct(), Some(10.0));
     }
 
     #[test]

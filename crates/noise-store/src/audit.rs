@@ -9,6 +9,7 @@ use crate::StoreError;
 use crate::codec::{json, parse_time, time};
 
 /// One audit event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
     pub id: i64,

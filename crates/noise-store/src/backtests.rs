@@ -28,6 +28,7 @@ pub struct BacktestRun {
     pub open_positions: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BacktestTrade {
     pub symbol: String,

@@ -11,6 +11,7 @@ use crate::codec::{decimal, parse_time, time};
 /// The most rows any list returns at once.
 pub const MAX_PAGE: u32 = 1000;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClosedTradeRow {
     pub symbol: String,
@@ -138,6 +139,7 @@ pub async fn closed_trades_page(
         .collect()
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EquitySnapshot {
     pub time: DateTime<Utc>,
@@ -177,6 +179,7 @@ pub async fn equity_curve(conn: &mut SqliteConnection, limit: u32) -> Result<Vec
         .collect()
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DailyMetrics {
     pub date: NaiveDate,
@@ -235,5 +238,47 @@ pub async fn daily(conn: &mut SqliteConnection, limit: u32) -> Result<Vec<DailyM
                 fees: decimal("daily_metrics.fees", &fees)?,
             })
         })
+        .collect()
+}
+
+/// The realized P&L and fees of closed trades with an id above `after`, in
+/// id order, at most `limit` of them: totals are kept by reading only what
+/// is new (closed trades are never rewritten).
+pub async fn trade_results_after(
+    conn: &mut SqliteConnection,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<(i64, Decimal, Decimal)>, StoreError> {
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, realized_pnl, fees FROM trade_history WHERE id > ? ORDER BY id LIMIT ?")
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await?;
+    rows.into_iter()
+        .map(|(id, pnl, fees)| {
+            Ok((
+                id,
+                decimal(&format!("trade_history.realized_pnl of trade {id}"), &pnl)?,
+                decimal(&format!("trade_history.fees of trade {id}"), &fees)?,
+            ))
+        })
+        .collect()
+}
+
+/// Equity snapshots after `after` (all when `None`), oldest first, at most `limit`.
+pub async fn equity_after(
+    conn: &mut SqliteConnection,
+    after: Option<DateTime<Utc>>,
+    limit: u32,
+) -> Result<Vec<(DateTime<Utc>, Decimal)>, StoreError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT time, equity FROM equity_curve WHERE time > ? ORDER BY time LIMIT ?")
+            .bind(after.map(time).unwrap_or_default())
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await?;
+    rows.into_iter()
+        .map(|(t, e)| Ok((parse_time("equity_curve.time", &t)?, decimal("equity_curve.equity", &e)?)))
         .collect()
 }

@@ -59,6 +59,7 @@ pub async fn last_signal_time(
 }
 
 /// A stored signal or rejected candidate, with its provenance as stored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SignalRow {
     pub id: i64,

@@ -32,19 +32,26 @@ impl Token {
     }
 }
 
+/// What connects the API to the running engine: its events, its controls, its clock.
+pub struct EngineLink {
+    pub events: tokio::sync::broadcast::Sender<noise_api::StreamEvent>,
+    pub controls: tokio::sync::mpsc::Sender<noise_engine::ControlRequest>,
+    pub clock: tokio::sync::watch::Receiver<Option<chrono::DateTime<chrono::Utc>>>,
+    /// Fires when the engine stops; the server stops with it.
+    pub stop: tokio::sync::watch::Receiver<bool>,
+}
+
 /// Binds and serves the API until `stop` fires. A generated token is only
 /// good enough for loopback: another address needs `NOISE_API_TOKEN`.
 /// Failing to serve never stops trading: it is reported, and the engine runs on.
-#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     addr: SocketAddr,
-    settings: &noise_core::config::ApiSettings,
+    config: &noise_core::config::NoiseConfig,
+    dashboard: &std::path::Path,
     token: Token,
     store: Store,
     broker: Arc<dyn noise_broker::BrokerAdapter>,
-    events: tokio::sync::broadcast::Sender<noise_api::StreamEvent>,
-    controls: tokio::sync::mpsc::Sender<noise_engine::ControlRequest>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    engine: EngineLink,
 ) -> Result<SocketAddr, String> {
     if matches!(token, Token::Generated(_)) && !addr.ip().is_loopback() {
         return Err(format!(
@@ -53,17 +60,19 @@ pub async fn serve(
     }
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = Arc::new(ApiState {
-        store,
-        token: token.value().to_string(),
-        mode: "paper",
-        broker: Some(broker),
-        events: Some(events),
-        controls: Some(controls),
-        cors_origins: settings.cors_origins.clone(),
-        max_body_bytes: usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX),
-        limiter: noise_api::Limiter::per_second(settings.requests_per_second),
-    });
+    let mut state = ApiState::new(store, token.value());
+    state.broker = Some(broker);
+    state.events = Some(engine.events);
+    state.controls = Some(engine.controls);
+    state.clock = Some(engine.clock);
+    state.risk = config.risk.clone();
+    state.instruments = config.instruments.clone();
+    state.dashboard = Some(dashboard.to_path_buf());
+    state.cors_origins = config.api.cors_origins.clone();
+    state.max_body_bytes = usize::try_from(config.api.max_body_bytes).unwrap_or(usize::MAX);
+    state.limiter = noise_api::Limiter::per_second(config.api.requests_per_second);
+    let state = Arc::new(state);
+    let mut stop = engine.stop;
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|stopped| *stopped).await;

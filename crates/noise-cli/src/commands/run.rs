@@ -9,6 +9,7 @@ use noise_broker::sim::{SimBroker, SimConfig};
 use noise_engine::{Engine, MarketSource, RunOptions};
 use noise_store::Store;
 
+use crate::commands::api::EngineLink;
 use crate::commands::config;
 use crate::failure::Failure;
 
@@ -25,6 +26,8 @@ pub struct Options {
     /// Serve the API (false with --no-api), at this address instead of `[api] addr`.
     pub api: bool,
     pub api_addr: Option<std::net::SocketAddr>,
+    /// The built dashboard the API serves at `/`.
+    pub dashboard: PathBuf,
 }
 
 /// The settings in force: flags over the config file over the defaults.
@@ -74,7 +77,10 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         let (events_tx, _) = tokio::sync::broadcast::channel::<noise_api::StreamEvent>(1024);
         // The API's controls (pause, resume, breaker reset, sync), applied between minutes.
         let (controls_tx, controls_rx) = tokio::sync::mpsc::channel::<noise_engine::ControlRequest>(16);
-        let channels = ApiChannels { events: events_tx.clone(), controls: controls_tx };
+        // The engine's clock for the API: the time of its latest event (a simulation keeps its own time).
+        let (clock_tx, clock_rx) = tokio::sync::watch::channel(None);
+        let link =
+            EngineLink { events: events_tx.clone(), controls: controls_tx, clock: clock_rx, stop: stop_rx.clone() };
         let api = if options.api {
             let addr =
                 match options.api_addr {
@@ -83,7 +89,7 @@ pub fn run(options: &Options) -> Result<(), Failure> {
                         Failure::bad_input(anyhow!("[api] addr {:?} is not an address", config.api.addr))
                     })?,
                 };
-            serve_api(addr, &config.api, store.clone(), sim.clone(), channels, stop_rx.clone()).await?
+            serve_api(addr, &config, &options.dashboard, store.clone(), sim.clone(), link).await?
         } else {
             "not served (--no-api)".to_string()
         };
@@ -115,6 +121,11 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         };
         let mut log = |at: DateTime<Utc>, event: &noise_engine::EngineEvent| {
             println!("{} {event}", at.to_rfc3339_opts(SecondsFormat::Secs, true));
+            clock_tx.send_if_modified(|now| {
+                let moved = *now != Some(at);
+                *now = Some(at);
+                moved
+            });
             if events_tx.receiver_count() > 0
                 && let Ok(json) = serde_json::to_string(&serde_json::json!({"time": at, "event": event}))
             {
@@ -159,19 +170,13 @@ fn load_replay(path: &std::path::Path) -> Result<noise_broker::sim::ReplayMarket
 /// Starts the API server; the banner line that says where (and, for a
 /// generated token, the token: printed this once, never logged). A port
 /// already taken is reported and trading goes on without the API.
-/// What connects the API to the running engine.
-struct ApiChannels {
-    events: tokio::sync::broadcast::Sender<noise_api::StreamEvent>,
-    controls: tokio::sync::mpsc::Sender<noise_engine::ControlRequest>,
-}
-
 async fn serve_api(
     addr: std::net::SocketAddr,
-    settings: &noise_core::config::ApiSettings,
+    config: &noise_core::config::NoiseConfig,
+    dashboard: &std::path::Path,
     store: Store,
     broker: Arc<dyn noise_broker::BrokerAdapter>,
-    channels: ApiChannels,
-    stop: tokio::sync::watch::Receiver<bool>,
+    link: EngineLink,
 ) -> Result<String, Failure> {
     use crate::commands::api::{Token, serve};
     let token = Token::resolve().map_err(|e| Failure::internal(anyhow!(e)))?;
@@ -179,10 +184,12 @@ async fn serve_api(
         Token::Generated(t) => Some(t.clone()),
         Token::FromEnvironment(_) => None,
     };
-    match serve(addr, settings, token, store, broker, channels.events, channels.controls, stop).await {
+    match serve(addr, config, dashboard, token, store, broker, link).await {
         Ok(bound) => Ok(match generated {
-            Some(t) => format!("http://{bound}/api (bearer token {t}: shown once; set NOISE_API_TOKEN to choose one)"),
-            None => format!("http://{bound}/api (bearer token from NOISE_API_TOKEN)"),
+            Some(t) => format!(
+                "http://{bound}/ (dashboard; API under /api, bearer token {t}: shown once; set NOISE_API_TOKEN to choose one)"
+            ),
+            None => format!("http://{bound}/ (dashboard; API under /api, bearer token from NOISE_API_TOKEN)"),
         }),
         Err(why) => {
             eprintln!("warning: the API is not served: {why}; trading continues without it");

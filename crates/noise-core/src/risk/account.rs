@@ -53,4 +53,9 @@ impl PositionSnapshot {
     pub fn notional(&self) -> Decimal {
         self.quantity.abs() * self.market_price * self.point_value
     }
+
+    /// What closing at the market price would realize, before fees.
+    pub fn unrealized_pnl(&self) -> Decimal {
+        (self.market_price - self.average_price) * self.quantity * self.point_value
+    }
 }

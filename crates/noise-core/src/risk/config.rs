@@ -106,6 +106,7 @@ impl Default for ExposureConfig {
 
 /// Pattern day trader rule. Day trades are always counted and reported;
 /// blocking by FINRA's old rule (replaced in 2026) is opt-in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PdtConfig {

@@ -14,6 +14,7 @@ mod account;
 mod checks;
 mod config;
 mod decision;
+mod report;
 mod state;
 
 use chrono::{DateTime, Utc};
@@ -28,6 +29,7 @@ pub use config::{ExposureConfig, PdtConfig, RiskConfig, SizingConfig};
 pub use decision::{
     Approval, Cap, CheckResult, CheckStatus, DenialReason, Figure, Intent, ReduceReason, RiskDecision, Side, Verdict,
 };
+pub use report::{ExposureLine, ExposureReport, OpenPositions, RiskFigures, RiskLimits};
 pub use state::{BreakerKind, ClosedTrade, RiskEvent, RiskState, TradingState, Trip};
 
 /// Evaluates an approved signal. See the module documentation.

@@ -17,6 +17,7 @@ use crate::instrument::AssetClass;
 use super::config::RiskConfig;
 
 /// What may trade, above every check.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TradingState {
@@ -27,6 +28,7 @@ pub enum TradingState {
     Halted,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BreakerKind {
@@ -36,6 +38,7 @@ pub enum BreakerKind {
 }
 
 /// A tripped breaker: when, and the figures that tripped it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trip {
     pub kind: BreakerKind,
@@ -70,6 +73,7 @@ pub enum RiskEvent {
     DayTradeRecorded { symbol: String, date: NaiveDate, count_in_window: usize },
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskState {
     pub trading_state: TradingState,
@@ -89,6 +93,7 @@ pub struct RiskState {
     /// Equity round trips opened and closed on the same trading day, by date.
     pub day_trades: Vec<(NaiveDate, String)>,
     /// Realized P&L of the most recent closed trades (for Kelly), oldest first.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub recent_results: VecDeque<Decimal>,
 }
 
