@@ -19,6 +19,7 @@ mod auth;
 mod dashboard;
 mod error;
 mod limit;
+mod page_cache;
 mod routes;
 mod summary;
 
@@ -77,6 +78,8 @@ pub struct ApiState {
     pub limiter: limit::Limiter,
     /// Totals of closed trades, kept up to date by reading only new rows.
     pub(crate) summary: summary::Cache,
+    /// Pages of closed trades, kept while no newer trade exists.
+    pub(crate) trade_pages: page_cache::PageCache,
 }
 
 impl ApiState {
@@ -99,7 +102,15 @@ impl ApiState {
             max_body_bytes: 64 * 1024,
             limiter: Limiter::per_second(50),
             summary: summary::Cache::default(),
+            trade_pages: page_cache::PageCache::default(),
         }
+    }
+
+    /// Reads what the first requests would otherwise wait for (the totals of
+    /// every closed trade: seconds on a million) so the server starts warm.
+    pub async fn warm_up(&self) -> Result<(), noise_store::StoreError> {
+        let mut conn = self.store.pool().acquire().await?;
+        self.summary.current(&mut conn).await.map(|_| ())
     }
 
     /// The engine's time now (see [`ApiState::clock`]).

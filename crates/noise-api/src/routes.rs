@@ -435,12 +435,29 @@ pub struct TradeItem {
 pub async fn trades(
     State(state): State<Arc<ApiState>>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Page<TradeItem>>, ApiError> {
+    uri: axum::http::Uri,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let (limit, filter) = (query.page().limit()?, query.filter()?);
     let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
-    let rows = noise_store::records::closed_trades_page(&mut conn, &filter, limit).await?;
-    let items = rows.into_iter().map(|(id, trade)| TradeItem { id, trade }).collect();
-    Ok(Json(page(items, limit, |t| t.id)))
+    let newest = noise_store::records::newest_trade_id(&mut conn).await?;
+    let key = uri.query().unwrap_or_default();
+    let body = match state.trade_pages.get(key, newest) {
+        Some(body) => body,
+        None => {
+            let rows = noise_store::records::closed_trades_page(&mut conn, &filter, limit).await?;
+            let items = rows.into_iter().map(|(id, trade)| TradeItem { id, trade }).collect();
+            let body: axum::body::Bytes = serde_json::to_vec(&page(items, limit, |t| t.id))
+                .map_err(|e| {
+                    eprintln!("api: cannot serialize trades: {e}");
+                    ApiError::Internal
+                })?
+                .into();
+            state.trade_pages.put(key.to_string(), newest, body.clone());
+            body
+        }
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `?status=`: signals only.

@@ -230,6 +230,17 @@ async fn trades_and_signals_filter_and_page() {
     let (_, window) = get(&server, &format!("/api/trades?from={from}&to={to}&limit=100"), Some(TOKEN)).await;
     assert_eq!(window["items"].as_array().unwrap().len(), 10, "exits from minute 10 up to, not including, 20");
     assert_eq!(window["next_before"], Value::Null);
+    // A page read again is the same until a newer trade closes; then the new one leads.
+    assert_eq!(get(&server, "/api/trades?symbol=spy&limit=5", Some(TOKEN)).await.1, spy);
+    let mut conn = server.store.pool().acquire().await.unwrap();
+    let mut newer = noise_store::records::closed_trades(&mut conn, 1).await.unwrap().remove(0);
+    newer.symbol = "SPY".into();
+    newer.realized_pnl = "-7.5".parse().unwrap();
+    noise_store::records::insert_closed_trade(&mut conn, &newer).await.unwrap();
+    drop(conn);
+    let (_, fresh) = get(&server, "/api/trades?symbol=spy&limit=5", Some(TOKEN)).await;
+    assert_eq!(fresh["items"][0]["realized_pnl"], "-7.5");
+    assert_eq!(fresh["items"][1], spy["items"][0]);
     let (_, rejected) = get(&server, "/api/signals?status=rejected&symbol=MNQ&limit=100", Some(TOKEN)).await;
     let rejected = rejected["items"].as_array().unwrap();
     assert_eq!(rejected.len(), 5);

@@ -104,6 +104,13 @@ impl Filter {
     }
 }
 
+/// The id of the newest closed trade (0 when there is none). Closed trades
+/// are never rewritten, so a page of them read while this was the newest
+/// stays right until it changes.
+pub async fn newest_trade_id(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM trade_history").fetch_one(conn).await?)
+}
+
 /// Closed round trips, newest first, with their ids; the time range is on
 /// the exit time.
 pub async fn closed_trades_page(

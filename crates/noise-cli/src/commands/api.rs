@@ -72,6 +72,12 @@ pub async fn serve(
     state.max_body_bytes = usize::try_from(config.api.max_body_bytes).unwrap_or(usize::MAX);
     state.limiter = noise_api::Limiter::per_second(config.api.requests_per_second);
     let state = Arc::new(state);
+    let warming = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = warming.warm_up().await {
+            eprintln!("API: cannot read the trade totals: {error}");
+        }
+    });
     let mut stop = engine.stop;
     tokio::spawn(async move {
         let shutdown = async move {
