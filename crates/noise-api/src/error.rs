@@ -15,7 +15,7 @@ pub struct ErrorBody {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// bad_request, unauthorized, not_found, conflict, rate_limited,
-    /// broker_error, unavailable or internal.
+    /// broker_error, payload_too_large, unavailable or internal.
     pub code: String,
     pub message: String,
     /// The request parameter at fault (400 only).
@@ -48,6 +48,10 @@ pub enum ApiError {
     TooMany {
         retry_after_seconds: u64,
     },
+    /// 413: a request body over the configured size.
+    TooLarge {
+        limit_bytes: usize,
+    },
     /// 503: no engine is running behind the API to act on.
     Unavailable {
         message: String,
@@ -78,6 +82,11 @@ impl IntoResponse for ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 json!({"error": {"code": "rate_limited",
                                  "message": format!("too many requests; retry in {retry_after_seconds} s")}}),
+            ),
+            ApiError::TooLarge { limit_bytes } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"error": {"code": "payload_too_large",
+                                 "message": format!("request bodies are limited to {limit_bytes} bytes")}}),
             ),
             ApiError::Unavailable { message } => {
                 (StatusCode::SERVICE_UNAVAILABLE, json!({"error": {"code": "unavailable", "message": message}}))

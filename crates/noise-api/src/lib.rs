@@ -191,6 +191,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), limit::per_client))
         .layer(cors)
         .layer(limit)
+        .layer(middleware::from_fn_with_state(state.clone(), limit::body_size))
         .with_state(state)
 }
 

@@ -47,3 +47,17 @@ pub async fn per_client(State(state): State<Arc<ApiState>>, request: Request, ne
         }
     }
 }
+
+/// Refuses a body its `Content-Length` declares too large with the JSON 413
+/// every other error has; the body limit layer behind it still cuts off a
+/// chunked body that grows past the limit.
+pub async fn body_size(State(state): State<Arc<ApiState>>, request: Request, next: Next) -> Response {
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > state.max_body_bytes as u64 => {
+            ApiError::TooLarge { limit_bytes: state.max_body_bytes }.into_response()
+        }
+        _ => next.run(request).await,
+    }
+}

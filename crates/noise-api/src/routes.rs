@@ -21,6 +21,9 @@ pub enum CommonErrors {
     /// A missing or wrong bearer token.
     #[response(status = 401)]
     Unauthorized(ErrorBody),
+    /// A request body over `[api] max_body_bytes`.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
     /// Over this client's request budget (with `Retry-After`).
     #[response(status = 429)]
     TooMany(ErrorBody),

@@ -344,7 +344,9 @@ async fn cors_allows_only_configured_origins_and_bodies_have_a_limit() {
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    assert!(raw(&server, big).await.starts_with("http/1.1 413"));
+    let refused = raw(&server, big).await;
+    assert!(refused.starts_with("http/1.1 413"), "{refused}");
+    assert!(refused.contains("\"code\":\"payload_too_large\""), "{refused}");
 }
 
 #[tokio::test]
