@@ -7,7 +7,9 @@
 //! [`OrderRequest`] can only be made from a risk [`Approval`], so nothing
 //! reaches a broker without passing the risk checks.
 
+pub mod resilience;
 pub mod sim;
+pub mod tradovate;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -4,6 +4,7 @@
 
 pub mod calendar;
 pub mod config;
+pub mod contracts;
 pub mod indicators;
 pub mod instrument;
 pub mod market;
