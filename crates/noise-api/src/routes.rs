@@ -654,8 +654,9 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-/// What a control did, as the engine reports it (which orders it
-/// cancelled, which positions it closed, the trading state after).
+/// What a control did, as the engine reports it: `control` (its name),
+/// `trading_state` and `breakers` after it, and `events`, how many engine
+/// events it caused (each also on the event stream and in the audit log).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(value_type = Object)]
 pub struct ControlOutcome(Value);

@@ -100,9 +100,15 @@ impl Store {
         &self.pool
     }
 
-    /// Starts a transaction: commit it, or its changes vanish on drop.
+    /// Starts a write transaction: commit it, or its changes vanish on drop.
+    ///
+    /// `BEGIN IMMEDIATE` takes the write lock at once, waiting (busy timeout)
+    /// for another writer to finish. A deferred transaction that read first
+    /// and then writes after another connection committed (the API's audit
+    /// of a refused token, say) fails at once with "database is locked":
+    /// SQLite cannot wait there without breaking the snapshot it read.
     pub async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin().await?)
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Applies the migrations the database lacks, in order, each in its own

@@ -295,3 +295,26 @@ async fn positions_risk_state_history_and_equity_round_trip() {
     let curve = records::equity_curve(&mut conn, 10).await.unwrap();
     assert_eq!(curve.iter().map(|s| s.equity.to_string()).collect::<Vec<_>>(), vec!["100000", "100251.62"]);
 }
+
+/// The engine's transactions read, then write; the API meanwhile appends
+/// audit events (a refused token). The writer that comes second must wait
+/// its turn, never fail with "database is locked" (which stopped the engine).
+#[tokio::test]
+async fn a_write_from_another_connection_waits_for_a_transaction_that_read_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let before = audit::recent(&mut tx, None, 10).await.unwrap().len();
+    let other = store.clone();
+    let api = tokio::spawn(async move {
+        let mut conn = other.pool().acquire().await.unwrap();
+        audit::append(&mut conn, at(2), "auth_failed", "api", &serde_json::json!({"reason": "wrong bearer token"}))
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    audit::append(&mut tx, at(3), "engine_write", "engine", &serde_json::json!({})).await.expect("the engine writes");
+    tx.commit().await.unwrap();
+    api.await.unwrap().expect("the API's write waited, then succeeded");
+    let mut conn = store.pool().acquire().await.unwrap();
+    assert_eq!(audit::recent(&mut conn, None, 10).await.unwrap().len(), before + 2);
+}
