@@ -7,6 +7,9 @@
 //! [`OrderRequest`] can only be made from a risk [`Approval`], so nothing
 //! reaches a broker without passing the risk checks.
 
+pub mod alpaca;
+pub mod http;
+pub mod manager;
 pub mod resilience;
 pub mod sim;
 pub mod tradovate;
@@ -149,6 +152,10 @@ pub enum BrokerError {
 #[async_trait]
 pub trait BrokerAdapter: Send + Sync {
     fn broker(&self) -> BrokerKind;
+    /// The broker that trades `symbol` (a manager routes; one broker is itself).
+    fn broker_for(&self, _symbol: &str) -> BrokerKind {
+        self.broker()
+    }
     fn asset_classes(&self) -> &[AssetClass];
     async fn authenticate(&self) -> Result<(), BrokerError>;
     async fn refresh_token(&self) -> Result<(), BrokerError>;
@@ -162,4 +169,22 @@ pub trait BrokerAdapter: Send + Sync {
     async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError>;
     /// The most recent completed 1-minute bars for a symbol, oldest first.
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError>;
+}
+
+/// The start of a broker's reply, for error messages (never a whole large body).
+pub fn snippet(text: &str) -> String {
+    let mut end = text.len().min(300);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
+/// rustls with ring, once per process (two providers linked in make TLS
+/// connections panic; see DEPENDENCIES.md).
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }

@@ -227,7 +227,7 @@ impl Engine {
             let (Some(request), Some(approval)) = (request, approval) else { continue };
             let order = NewOrder {
                 client_order_id: request.client_order_id().to_string(),
-                broker: format!("{:?}", self.broker.broker()).to_lowercase(),
+                broker: format!("{:?}", self.broker.broker_for(&signal.symbol)).to_lowercase(),
                 symbol: signal.symbol.clone(),
                 side: side_text(request.side()).into(),
                 intent: format!("{:?}", request.intent()).to_lowercase(),
@@ -556,7 +556,7 @@ impl Engine {
             let same_side = existing.is_some_and(|p| p.quantity.is_sign_positive() == b.quantity.is_sign_positive());
             let row = PositionRow {
                 symbol: b.symbol.clone(),
-                broker: format!("{:?}", self.broker.broker()).to_lowercase(),
+                broker: format!("{:?}", self.broker.broker_for(&b.symbol)).to_lowercase(),
                 quantity: b.quantity,
                 average_price: b.average_price,
                 opened_at: existing.filter(|_| same_side).map_or(now, |p| p.opened_at),
@@ -769,7 +769,7 @@ impl Engine {
             let request = OrderRequest::from_approval(approval, client_order_id.clone());
             let order = NewOrder {
                 client_order_id,
-                broker: format!("{:?}", self.broker.broker()).to_lowercase(),
+                broker: format!("{:?}", self.broker.broker_for(&position.symbol)).to_lowercase(),
                 symbol: position.symbol.clone(),
                 side: side_text(request.side()).into(),
                 intent: "exit".into(),

@@ -37,17 +37,8 @@ pub struct FrameError {
     pub snippet: String,
 }
 
-/// The start of `text`, for error messages (never the whole of a large frame).
-pub fn snippet(text: &str) -> String {
-    let mut end = text.len().min(200);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_string()
-}
-
 pub fn parse(text: &str) -> Result<Frame, FrameError> {
-    let error = |detail: &str| FrameError { detail: detail.to_string(), snippet: snippet(text) };
+    let error = |detail: &str| FrameError { detail: detail.to_string(), snippet: crate::snippet(text) };
     let mut chars = text.chars();
     match chars.next() {
         Some('o') => Ok(Frame::Open),
@@ -118,7 +109,7 @@ mod tests {
             assert!(bad.is_empty() || error.snippet == bad, "{bad}: {error}");
         }
         let long = format!("a[{}", "9".repeat(10_000));
-        assert!(parse(&long).unwrap_err().snippet.len() <= 200);
+        assert!(parse(&long).unwrap_err().snippet.len() <= 300);
     }
 
     #[test]

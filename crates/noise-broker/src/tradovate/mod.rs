@@ -1,3 +1,633 @@
-//! Tradovate (CME micro futures): the access token, REST, the WebSocket protocol.
+//! Tradovate (CME micro futures): one session per process (access token,
+//! renewed before it expires), REST for commands and reads, the market-data
+//! WebSocket for 1-minute bars. Facts: `shared/brokers/TRADOVATE.md`.
+//!
+//! A placement is at most once: Tradovate has no documented duplicate check
+//! on `clOrdId`, so an unknown outcome is resolved by finding our `clOrdId`
+//! among the account's orders' commands before anything is sent again.
 
 pub mod frame;
+pub mod md;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use noise_core::contracts::front_month;
+use noise_core::instrument::{AssetClass, BrokerKind};
+use noise_core::market::Bar;
+use noise_core::risk::Side;
+use reqwest::Method;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::FromPrimitive;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::http::{Endpoint, NoticeSink, Reply, Retry};
+use crate::resilience::{Backoff, Failure};
+use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, OrderKind, OrderRequest, OrderState};
+
+const BROKER: BrokerKind = BrokerKind::Tradovate;
+pub const DEMO_REST_URL: &str = "https://demo.tradovateapi.com/v1";
+pub const LIVE_REST_URL: &str = "https://live.tradovateapi.com/v1";
+pub const DEMO_WS_URL: &str = "wss://demo.tradovateapi.com/v1/websocket";
+pub const LIVE_WS_URL: &str = "wss://live.tradovateapi.com/v1/websocket";
+pub const MD_URL: &str = "wss://md.tradovateapi.com/v1/websocket";
+/// Renew the 90-minute token when less than this is left.
+const RENEW_BEFORE: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+/// The longest penalty wait we sit out; a longer one is reported instead.
+const MAX_PENALTY_WAIT: u64 = 120;
+
+/// Credentials and hosts; the environment is the only source of secrets.
+#[derive(Clone)]
+pub struct TradovateConfig {
+    pub username: String,
+    pub password: String,
+    pub app_id: String,
+    pub app_version: String,
+    pub cid: String,
+    pub secret: String,
+    /// Stable across runs: Tradovate checks it (strictly on live).
+    pub device_id: String,
+    /// The account's name; needed when the user has more than one.
+    pub account: Option<String>,
+    pub rest_url: String,
+    pub ws_url: String,
+    pub md_url: String,
+    pub live: bool,
+    /// Send `cid` as a JSON string (what the schema says) instead of a number (what the examples send).
+    pub cid_as_string: bool,
+}
+
+impl std::fmt::Debug for TradovateConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TradovateConfig")
+            .field("rest_url", &self.rest_url)
+            .field("md_url", &self.md_url)
+            .field("account", &self.account)
+            .field("live", &self.live)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TradovateConfig {
+    /// From `TRADOVATE_USERNAME`, `TRADOVATE_PASSWORD`, `TRADOVATE_APP_ID`,
+    /// `TRADOVATE_CID`, `TRADOVATE_SECRET` (required) and the optional
+    /// `TRADOVATE_APP_VERSION`, `TRADOVATE_ACCOUNT`, `TRADOVATE_DEVICE_ID`,
+    /// `TRADOVATE_REST_URL`, `TRADOVATE_WS_URL`, `TRADOVATE_MD_URL`,
+    /// `TRADOVATE_CID_AS_STRING`. `Err` names every missing variable.
+    /// Without `TRADOVATE_DEVICE_ID`, `device_id` is the one kept in
+    /// `device_file` (made once, then reused).
+    pub fn from_env(live: bool, device_file: &std::path::Path) -> Result<Self, Vec<&'static str>> {
+        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let required =
+            ["TRADOVATE_USERNAME", "TRADOVATE_PASSWORD", "TRADOVATE_APP_ID", "TRADOVATE_CID", "TRADOVATE_SECRET"];
+        let missing: Vec<&'static str> = required.into_iter().filter(|n| var(n).is_none()).collect();
+        if !missing.is_empty() {
+            return Err(missing);
+        }
+        let get = |name: &str| var(name).unwrap_or_default();
+        Ok(Self {
+            username: get("TRADOVATE_USERNAME"),
+            password: get("TRADOVATE_PASSWORD"),
+            app_id: get("TRADOVATE_APP_ID"),
+            app_version: var("TRADOVATE_APP_VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").into()),
+            cid: get("TRADOVATE_CID"),
+            secret: get("TRADOVATE_SECRET"),
+            device_id: var("TRADOVATE_DEVICE_ID").unwrap_or_else(|| device_id(device_file)),
+            account: var("TRADOVATE_ACCOUNT"),
+            rest_url: var("TRADOVATE_REST_URL")
+                .unwrap_or_else(|| (if live { LIVE_REST_URL } else { DEMO_REST_URL }).into()),
+            ws_url: var("TRADOVATE_WS_URL").unwrap_or_else(|| (if live { LIVE_WS_URL } else { DEMO_WS_URL }).into()),
+            md_url: var("TRADOVATE_MD_URL").unwrap_or_else(|| MD_URL.into()),
+            live,
+            cid_as_string: var("TRADOVATE_CID_AS_STRING").is_some_and(|v| v == "1" || v == "true"),
+        })
+    }
+}
+
+/// This machine's device id: read from `path`, or made (random, hex) and
+/// written there once. If it cannot be written, the made one is used for
+/// this run (and Tradovate may ask to confirm the device again).
+pub fn device_id(path: &std::path::Path) -> String {
+    if let Ok(text) = std::fs::read_to_string(path)
+        && !text.trim().is_empty()
+    {
+        return text.trim().to_string();
+    }
+    let made: String = (0..16).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::write(path, &made);
+    made
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    access: String,
+    expires: DateTime<Utc>,
+    user_id: Option<i64>,
+}
+
+/// What the session knows once logged in.
+#[derive(Debug, Default)]
+struct Known {
+    token: Option<Token>,
+    account: Option<(i64, String)>,
+    /// Contract ids by Tradovate name (`MNQZ6`) and back.
+    contracts: HashMap<String, i64>,
+    contract_names: HashMap<i64, String>,
+    /// Our client order ids to Tradovate's order ids, as placed or found.
+    orders: HashMap<String, i64>,
+}
+
+pub struct TradovateBroker {
+    config: TradovateConfig,
+    rest: Endpoint,
+    known: Mutex<Known>,
+    backoff: Backoff,
+}
+
+impl TradovateBroker {
+    pub fn new(config: TradovateConfig) -> Result<Self, BrokerError> {
+        Self::with_timeout(config, Duration::from_secs(10))
+    }
+
+    pub fn with_timeout(config: TradovateConfig, timeout: Duration) -> Result<Self, BrokerError> {
+        Ok(Self {
+            rest: Endpoint::new(BROKER, timeout, None)?,
+            config,
+            known: Mutex::new(Known::default()),
+            backoff: Backoff::STANDARD,
+        })
+    }
+
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.rest = self.rest.with_backoff(backoff);
+        self.backoff = backoff;
+        self
+    }
+
+    pub fn with_notices(mut self, sink: NoticeSink) -> Self {
+        self.rest = self.rest.with_notices(sink);
+        self
+    }
+
+    pub fn config(&self) -> &TradovateConfig {
+        &self.config
+    }
+
+    pub fn breaker_state(&self) -> crate::resilience::BreakerState {
+        self.rest.breaker_state()
+    }
+
+    /// One HTTP exchange with Tradovate, penalties sat out (up to
+    /// [`MAX_PENALTY_WAIT`]) and resent with their ticket.
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        retry: Retry,
+    ) -> Result<Value, BrokerError> {
+        let url = format!("{}{path}", self.config.rest_url.trim_end_matches('/'));
+        let mut body = body.cloned();
+        loop {
+            let reply = self
+                .rest
+                .call(&format!("{method} {path}"), retry, || {
+                    let mut request =
+                        self.rest.client().request(method.clone(), &url).header("Accept", "application/json");
+                    if let Some(token) = token {
+                        request = request.bearer_auth(token);
+                    }
+                    if let Some(body) = &body {
+                        request = request.json(body);
+                    }
+                    request
+                })
+                .await?;
+            let value = parse_reply(&reply, path)?;
+            let Some(penalty) = wire::Penalty::of(&value) else { return Ok(value) };
+            if penalty.captcha {
+                return Err(BrokerError::Unavailable {
+                    broker: BROKER,
+                    reason: format!(
+                        "{path}: Tradovate asks for a captcha (too many attempts); wait an hour before trying again"
+                    ),
+                });
+            }
+            if penalty.wait_seconds > MAX_PENALTY_WAIT {
+                return Err(BrokerError::Unavailable {
+                    broker: BROKER,
+                    reason: format!("{path}: penalty of {} s; try again later", penalty.wait_seconds),
+                });
+            }
+            tokio::time::sleep(Duration::from_secs(penalty.wait_seconds)).await;
+            let mut with_ticket = body.take().unwrap_or_else(|| json!({}));
+            with_ticket["p-ticket"] = json!(penalty.ticket);
+            body = Some(with_ticket);
+        }
+    }
+
+    /// A valid access token: logs in once, renews when less than 15 minutes are left.
+    pub async fn access_token(&self) -> Result<String, BrokerError> {
+        let mut known = self.known.lock().await;
+        let now = Utc::now();
+        match &known.token {
+            Some(t) if t.expires - now > RENEW_BEFORE => return Ok(t.access.clone()),
+            Some(t) if t.expires > now => {
+                let current = t.access.clone();
+                match self.exchange(Method::GET, "/auth/renewaccesstoken", Some(&current), None, Retry::Safe).await {
+                    Ok(value) => {
+                        let renewed = token_from(&value, "/auth/renewaccesstoken")?;
+                        let access = renewed.access.clone();
+                        known.token = Some(Token { user_id: renewed.user_id.or(t.user_id), ..renewed });
+                        return Ok(access);
+                    }
+                    // A refused renewal falls back to a fresh login below.
+                    Err(BrokerError::Rejected { .. }) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+            _ => {}
+        }
+        let token = self.login().await?;
+        let access = token.access.clone();
+        known.token = Some(token);
+        Ok(access)
+    }
+
+    async fn login(&self) -> Result<Token, BrokerError> {
+        let cid = if self.config.cid_as_string {
+            json!(self.config.cid)
+        } else {
+            self.config.cid.parse::<i64>().map(|n| json!(n)).unwrap_or_else(|_| json!(self.config.cid))
+        };
+        let body = json!({
+            "name": self.config.username, "password": self.config.password,
+            "appId": self.config.app_id, "appVersion": self.config.app_version,
+            "cid": cid, "sec": self.config.secret, "deviceId": self.config.device_id,
+        });
+        // A login is not retried on failure: only failures count against the hourly limit.
+        let value = self.exchange(Method::POST, "/auth/accesstokenrequest", None, Some(&body), Retry::Never).await?;
+        token_from(&value, "/auth/accesstokenrequest")
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, BrokerError> {
+        let token = self.access_token().await?;
+        let value = self.exchange(Method::GET, path, Some(&token), None, Retry::Safe).await?;
+        decode(value, path)
+    }
+
+    async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value, retry: Retry) -> Result<T, BrokerError> {
+        let token = self.access_token().await?;
+        let value = self.exchange(Method::POST, path, Some(&token), Some(body), retry).await?;
+        decode(value, path)
+    }
+
+    /// The account to trade: by `TRADOVATE_ACCOUNT`'s name, or the only one.
+    pub async fn account_id(&self) -> Result<(i64, String), BrokerError> {
+        if let Some(known) = &self.known.lock().await.account {
+            return Ok(known.clone());
+        }
+        let accounts: Vec<wire::Account> = self.get("/account/list").await?;
+        let usable: Vec<&wire::Account> = accounts.iter().filter(|a| a.closed != Some(true)).collect();
+        let chosen = match &self.config.account {
+            Some(name) => usable.iter().find(|a| &a.name == name).ok_or_else(|| BrokerError::Rejected {
+                broker: BROKER,
+                reason: format!(
+                    "no account named {name:?}; the user has {}",
+                    usable.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            })?,
+            None => match usable.as_slice() {
+                [only] => only,
+                [] => {
+                    return Err(BrokerError::Rejected {
+                        broker: BROKER,
+                        reason: "the user has no open account".into(),
+                    });
+                }
+                many => {
+                    return Err(BrokerError::Rejected {
+                        broker: BROKER,
+                        reason: format!(
+                            "several accounts ({}): set TRADOVATE_ACCOUNT to the one to trade",
+                            many.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    });
+                }
+            },
+        };
+        let account = (chosen.id, chosen.name.clone());
+        self.known.lock().await.account = Some(account.clone());
+        Ok(account)
+    }
+
+    /// The front-month contract for our product root, resolved to its id.
+    pub async fn contract(&self, root: &str, today: chrono::NaiveDate) -> Result<(i64, String), BrokerError> {
+        let name = front_month(root, today)
+            .ok_or_else(|| BrokerError::Rejected {
+                broker: BROKER,
+                reason: format!("{root} is not a micro future NOISE knows"),
+            })?
+            .symbol();
+        if let Some(id) = self.known.lock().await.contracts.get(&name) {
+            return Ok((*id, name));
+        }
+        let contract: wire::Contract = self.get(&format!("/contract/find?name={name}")).await?;
+        let mut known = self.known.lock().await;
+        known.contracts.insert(contract.name.clone(), contract.id);
+        known.contract_names.insert(contract.id, contract.name.clone());
+        Ok((contract.id, contract.name))
+    }
+
+    async fn contract_name(&self, id: i64) -> Result<String, BrokerError> {
+        if let Some(name) = self.known.lock().await.contract_names.get(&id) {
+            return Ok(name.clone());
+        }
+        let contract: wire::Contract = self.get(&format!("/contract/item?id={id}")).await?;
+        let mut known = self.known.lock().await;
+        known.contract_names.insert(contract.id, contract.name.clone());
+        known.contracts.insert(contract.name.clone(), contract.id);
+        Ok(contract.name)
+    }
+
+    /// Tradovate's order id for our client order id: remembered, or found
+    /// among the account's orders by their commands' `clOrdId`.
+    async fn find_order(&self, client_order_id: &str) -> Result<Option<i64>, BrokerError> {
+        if let Some(id) = self.known.lock().await.orders.get(client_order_id) {
+            return Ok(Some(*id));
+        }
+        let (account, _) = self.account_id().await?;
+        let mut orders: Vec<wire::Order> = self.get(&format!("/order/deps?masterid={account}")).await?;
+        orders.sort_by_key(|o| std::cmp::Reverse(o.timestamp));
+        for order in orders.iter().take(200) {
+            let commands: Vec<wire::Command> = self.get(&format!("/command/deps?masterid={}", order.id)).await?;
+            if commands.iter().any(|c| c.cl_ord_id.as_deref() == Some(client_order_id)) {
+                self.known.lock().await.orders.insert(client_order_id.to_string(), order.id);
+                return Ok(Some(order.id));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn order_state(&self, client_order_id: &str, order_id: i64) -> Result<OrderState, BrokerError> {
+        let order: wire::Order = self.get(&format!("/order/item?id={order_id}")).await?;
+        let versions: Vec<wire::OrderVersion> = self.get(&format!("/orderVersion/deps?masterid={order_id}")).await?;
+        let fills: Vec<wire::Fill> = self.get(&format!("/fill/deps?masterid={order_id}")).await?;
+        let fills: Vec<&wire::Fill> = fills.iter().filter(|f| f.active && f.order_id == order_id).collect();
+        let filled: i64 = fills.iter().map(|f| f.qty).sum();
+        let average = (filled > 0).then(|| fills.iter().map(|f| f.price * f.qty as f64).sum::<f64>() / filled as f64);
+        let quantity =
+            versions.iter().filter(|v| v.order_id == order_id).map(|v| v.order_qty).next_back().unwrap_or(filled);
+        let symbol = match order.contract_id {
+            Some(id) => root_of(&self.contract_name(id).await?),
+            None => String::new(),
+        };
+        Ok(OrderState {
+            client_order_id: client_order_id.to_string(),
+            broker_order_id: order.id.to_string(),
+            symbol,
+            side: side_of(&order.action).map_err(|e| malformed("/order/item", &e, ""))?,
+            quantity: Decimal::from(quantity),
+            status: wire::status(&order.ord_status, filled),
+            filled_quantity: Decimal::from(filled),
+            average_fill_price: average.and_then(price),
+            fees: Decimal::ZERO,
+            updated_at: fills.iter().map(|f| f.timestamp).max().unwrap_or(order.timestamp),
+            legs: Vec::new(),
+        })
+    }
+
+    /// The body of our order: `placeorder`, or `placeoso` with the bracket.
+    async fn order_body(&self, order: &OrderRequest) -> Result<(String, Value), BrokerError> {
+        let (account_id, account_name) = self.account_id().await?;
+        let (_, contract) = self.contract(order.symbol(), Utc::now().date_naive()).await?;
+        let action = |side: Side| if side == Side::Buy { "Buy" } else { "Sell" };
+        let quantity = order.quantity().trunc().to_string().parse::<i64>().map_err(|_| BrokerError::Rejected {
+            broker: BROKER,
+            reason: format!("{} contracts is not a whole number", order.quantity()),
+        })?;
+        let mut body = json!({
+            "accountSpec": account_name, "accountId": account_id, "clOrdId": order.client_order_id(),
+            "action": action(order.side()), "symbol": contract, "orderQty": quantity,
+            "timeInForce": "Day", "isAutomated": true,
+        });
+        match order.kind() {
+            OrderKind::Market => body["orderType"] = json!("Market"),
+            OrderKind::Limit(p) => {
+                body["orderType"] = json!("Limit");
+                body["price"] = json!(number(p));
+            }
+            OrderKind::Stop(p) => {
+                body["orderType"] = json!("Stop");
+                body["stopPrice"] = json!(number(p));
+            }
+        }
+        let exit = if order.side() == Side::Buy { Side::Sell } else { Side::Buy };
+        let path = match (order.take_profit(), order.stop_loss()) {
+            (Some(target), Some(stop)) => {
+                body["bracket1"] = json!({"action": action(exit), "orderType": "Limit", "price": number(target), "timeInForce": "GTC"});
+                body["bracket2"] = json!({"action": action(exit), "orderType": "Stop", "stopPrice": number(stop), "timeInForce": "GTC"});
+                "/order/placeoso"
+            }
+            _ => "/order/placeorder",
+        };
+        Ok((path.to_string(), body))
+    }
+}
+
+/// Our symbol for a contract name: the product root (`MNQZ6` → `MNQ`).
+pub fn root_of(contract: &str) -> String {
+    contract.get(..contract.len().saturating_sub(2)).unwrap_or(contract).to_string()
+}
+
+fn side_of(action: &str) -> Result<Side, String> {
+    match action {
+        "Buy" => Ok(Side::Buy),
+        "Sell" => Ok(Side::Sell),
+        other => Err(format!("action {other:?} is neither Buy nor Sell")),
+    }
+}
+
+/// A tick-grid decimal as the JSON double Tradovate wants (exact for any
+/// price with few decimals).
+fn number(value: Decimal) -> f64 {
+    noise_core::num::decimal_to_f64(value)
+}
+
+/// A double price from Tradovate as a decimal (prices carry at most 6 decimals).
+fn price(value: f64) -> Option<Decimal> {
+    Decimal::from_f64(value).map(|d| d.round_dp(6).normalize())
+}
+
+fn malformed(what: &str, detail: &str, snippet: &str) -> BrokerError {
+    BrokerError::Malformed { broker: BROKER, detail: format!("{what}: {detail}"), snippet: crate::snippet(snippet) }
+}
+
+fn parse_reply(reply: &Reply, path: &str) -> Result<Value, BrokerError> {
+    match reply.status.as_u16() {
+        200..=299 => serde_json::from_str(&reply.body).map_err(|e| malformed(path, &e.to_string(), &reply.body)),
+        401 => {
+            Err(BrokerError::Rejected { broker: BROKER, reason: format!("{path}: HTTP 401 (token or device refused)") })
+        }
+        404 => Err(BrokerError::NotFound { broker: BROKER, id: path.to_string() }),
+        status => {
+            Err(BrokerError::Rejected { broker: BROKER, reason: format!("{path}: HTTP {status}: {}", reply.snippet()) })
+        }
+    }
+}
+
+fn decode<T: DeserializeOwned>(value: Value, path: &str) -> Result<T, BrokerError> {
+    if let Some(text) = value.get("errorText").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        return Err(BrokerError::Rejected { broker: BROKER, reason: format!("{path}: {text}") });
+    }
+    let snippet = value.to_string();
+    serde_json::from_value(value).map_err(|e| malformed(path, &e.to_string(), &snippet))
+}
+
+fn token_from(value: &Value, path: &str) -> Result<Token, BrokerError> {
+    let reply: wire::AccessTokenResponse = decode(value.clone(), path).map_err(|e| match e {
+        BrokerError::Rejected { reason, .. } => {
+            BrokerError::Rejected { broker: BROKER, reason: format!("login refused: {reason}") }
+        }
+        other => other,
+    })?;
+    let access = reply
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| malformed(path, "no accessToken", &value.to_string()))?;
+    let expires = reply.expiration_time.ok_or_else(|| malformed(path, "no expirationTime", &value.to_string()))?;
+    Ok(Token { access, expires, user_id: reply.user_id })
+}
+
+#[async_trait]
+impl BrokerAdapter for TradovateBroker {
+    fn broker(&self) -> BrokerKind {
+        BROKER
+    }
+
+    fn asset_classes(&self) -> &[AssetClass] {
+        &[AssetClass::Future]
+    }
+
+    async fn authenticate(&self) -> Result<(), BrokerError> {
+        self.access_token().await?;
+        self.account_id().await.map(|_| ())
+    }
+
+    async fn refresh_token(&self) -> Result<(), BrokerError> {
+        self.access_token().await.map(|_| ())
+    }
+
+    async fn account(&self) -> Result<AccountInfo, BrokerError> {
+        let (account, _) = self.account_id().await?;
+        let snapshot: wire::CashBalanceSnapshot =
+            self.post("/cashBalance/getcashbalancesnapshot", &json!({"accountId": account}), Retry::Safe).await?;
+        let money = |name: &str, v: Option<f64>| {
+            v.and_then(price).ok_or_else(|| malformed("/cashBalance/getcashbalancesnapshot", &format!("no {name}"), ""))
+        };
+        let equity = money("netLiq", snapshot.net_liq)?;
+        let margin = snapshot.initial_margin.and_then(price).unwrap_or_default();
+        Ok(AccountInfo {
+            broker: BROKER,
+            equity,
+            cash: money("totalCashValue", snapshot.total_cash_value)?,
+            buying_power: equity - margin,
+            available_margin: equity - margin,
+        })
+    }
+
+    async fn positions(&self) -> Result<Vec<BrokerPosition>, BrokerError> {
+        let (account, _) = self.account_id().await?;
+        let rows: Vec<wire::Position> = self.get(&format!("/position/deps?masterid={account}")).await?;
+        let mut positions = Vec::new();
+        // Flattened contracts keep a row with netPos 0.
+        for row in rows.iter().filter(|p| p.net_pos != 0) {
+            let name = self.contract_name(row.contract_id).await?;
+            let average = row
+                .net_price
+                .and_then(price)
+                .ok_or_else(|| malformed("/position/deps", "a position without netPrice", ""))?;
+            positions.push(BrokerPosition {
+                symbol: root_of(&name),
+                quantity: Decimal::from(row.net_pos),
+                average_price: average,
+                // REST has no mark; the engine marks positions with its own last bar.
+                market_price: average,
+            });
+        }
+        Ok(positions)
+    }
+
+    async fn place_order(&self, order: &OrderRequest) -> Result<OrderState, BrokerError> {
+        let id = order.client_order_id();
+        if let Some(existing) = self.find_order(id).await? {
+            return self.order_state(id, existing).await;
+        }
+        let (path, body) = self.order_body(order).await?;
+        let mut retry = 0;
+        loop {
+            match self.post::<wire::CommandOutcome>(&path, &body, Retry::Never).await {
+                Ok(outcome) => {
+                    outcome.accepted().map_err(|reason| BrokerError::Rejected { broker: BROKER, reason })?;
+                    let order_id =
+                        outcome.order_id.ok_or_else(|| malformed(&path, "accepted without an orderId", ""))?;
+                    self.known.lock().await.orders.insert(id.to_string(), order_id);
+                    return self.order_state(id, order_id).await;
+                }
+                Err(BrokerError::Unavailable { reason, .. }) => {
+                    let Some(wait) = self.backoff.wait(retry, Failure::Transport, rand::random::<f64>()) else {
+                        return Err(BrokerError::Unavailable {
+                            broker: BROKER,
+                            reason: format!("order {id}: {reason}"),
+                        });
+                    };
+                    retry += 1;
+                    tokio::time::sleep(wait).await;
+                    if let Some(existing) = self.find_order(id).await? {
+                        return self.order_state(id, existing).await; // the first attempt arrived
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    async fn cancel_order(&self, client_order_id: &str) -> Result<OrderState, BrokerError> {
+        let order_id = self
+            .find_order(client_order_id)
+            .await?
+            .ok_or_else(|| BrokerError::NotFound { broker: BROKER, id: client_order_id.to_string() })?;
+        let outcome: wire::CommandOutcome =
+            self.post("/order/cancelorder", &json!({"orderId": order_id, "isAutomated": true}), Retry::Safe).await?;
+        let state = self.order_state(client_order_id, order_id).await?;
+        // Cancelling a finished order fails; its state says why, which is the answer.
+        if let Err(reason) = outcome.accepted()
+            && !state.status.is_final()
+        {
+            return Err(BrokerError::Rejected { broker: BROKER, reason });
+        }
+        Ok(state)
+    }
+
+    async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError> {
+        match self.find_order(client_order_id).await? {
+            Some(order_id) => self.order_state(client_order_id, order_id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {
+        let (contract_id, _) = self.contract(symbol, Utc::now().date_naive()).await?;
+        let token = self.access_token().await?;
+        md::chart_once(&self.config.md_url, &token, contract_id, limit).await
+    }
+}

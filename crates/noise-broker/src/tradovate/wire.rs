@@ -1,0 +1,180 @@
+//! Tradovate's JSON as it arrives. Prices are JSON numbers (doubles);
+//! quantities integers; ids int64. Business failures arrive as HTTP 200
+//! with `errorText` or `failureReason`; a penalty as `p-ticket`/`p-time`.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessTokenResponse {
+    #[serde(default)]
+    pub error_text: Option<String>,
+    #[serde(default)]
+    pub access_token: Option<String>,
+    #[serde(default)]
+    pub md_access_token: Option<String>,
+    #[serde(default)]
+    pub expiration_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub user_id: Option<i64>,
+    #[serde(default)]
+    pub user_status: Option<String>,
+}
+
+/// A penalty reply: wait `p-time` seconds and resend with the ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Penalty {
+    pub ticket: String,
+    pub wait_seconds: u64,
+    pub captcha: bool,
+}
+
+impl Penalty {
+    pub fn of(body: &Value) -> Option<Penalty> {
+        let ticket = body.get("p-ticket")?.as_str()?.to_string();
+        Some(Penalty {
+            ticket,
+            wait_seconds: body.get("p-time").and_then(Value::as_u64).unwrap_or(0),
+            captcha: body.get("p-captcha").and_then(Value::as_bool).unwrap_or(false),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub closed: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CashBalanceSnapshot {
+    #[serde(default)]
+    pub error_text: Option<String>,
+    pub total_cash_value: Option<f64>,
+    pub net_liq: Option<f64>,
+    #[serde(default)]
+    pub initial_margin: Option<f64>,
+    #[serde(default)]
+    pub open_pn_l: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Position {
+    pub contract_id: i64,
+    pub net_pos: i64,
+    #[serde(default)]
+    pub net_price: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contract {
+    pub id: i64,
+    pub name: String,
+}
+
+/// `PlaceOrderResult`, `PlaceOsoResult` and `CommandResult` alike.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandOutcome {
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    #[serde(default)]
+    pub failure_text: Option<String>,
+    #[serde(default)]
+    pub order_id: Option<i64>,
+    #[serde(default)]
+    pub oso1_id: Option<i64>,
+    #[serde(default)]
+    pub oso2_id: Option<i64>,
+    #[serde(default)]
+    pub command_id: Option<i64>,
+}
+
+impl CommandOutcome {
+    /// `Err(reason)` unless the broker says it succeeded.
+    pub fn accepted(&self) -> Result<(), String> {
+        match self.failure_reason.as_deref() {
+            None | Some("Success") => Ok(()),
+            Some(reason) => Err(match &self.failure_text {
+                Some(text) if !text.is_empty() => format!("{reason}: {text}"),
+                _ => reason.to_string(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: i64,
+    pub account_id: i64,
+    #[serde(default)]
+    pub contract_id: Option<i64>,
+    pub timestamp: DateTime<Utc>,
+    pub action: String,
+    pub ord_status: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderVersion {
+    pub order_id: i64,
+    pub order_qty: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Command {
+    pub order_id: i64,
+    #[serde(default)]
+    pub cl_ord_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fill {
+    pub order_id: i64,
+    pub qty: i64,
+    pub price: f64,
+    pub active: bool,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// A chart packet's bar (`md/getChart`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartBar {
+    pub timestamp: DateTime<Utc>,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    #[serde(default)]
+    pub up_volume: f64,
+    #[serde(default)]
+    pub down_volume: f64,
+}
+
+/// Tradovate's order status in ours; working states (and any new word) are
+/// "submitted", or "partially filled" once something filled.
+pub fn status(word: &str, filled: i64) -> noise_core::order::OrderStatus {
+    use noise_core::order::OrderStatus;
+    match word {
+        "Filled" | "Completed" => OrderStatus::Filled,
+        "Canceled" => OrderStatus::Cancelled,
+        "Expired" => OrderStatus::Expired,
+        "Rejected" => OrderStatus::Rejected,
+        _ if filled > 0 => OrderStatus::PartiallyFilled,
+        _ => OrderStatus::Submitted,
+    }
+}
