@@ -17,11 +17,13 @@ use noise_core::order::OrderStatus;
 use noise_core::signal::Direction;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/approval.rs"]
 mod support;
+use http::{query_value, read_request, respond};
 
 /// What the fake does with the next request to a route.
 #[derive(Debug, Clone, Copy)]
@@ -79,68 +81,13 @@ async fn start() -> (Arc<Fake>, String) {
     (fake, url)
 }
 
-struct Request {
-    method: String,
-    path: String,
-    query: String,
-    body: String,
-}
-
-async fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
-    let length: usize = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-        .unwrap_or(0);
-    while buffer.len() < head_end + length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            break;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    }
-    let mut first = head.lines().next()?.split_whitespace();
-    let method = first.next()?.to_string();
-    let target = first.next()?.to_string();
-    let (path, query) = target.split_once('?').map_or((target.clone(), String::new()), |(p, q)| (p.into(), q.into()));
-    let authorised = head.contains("APCA-API-KEY-ID: test-key") || head.contains("apca-api-key-id: test-key");
-    if !authorised {
-        return Some(Request { method, path: "/unauthorised".into(), query, body: String::new() });
-    }
-    Some(Request { method, path, query, body: String::from_utf8_lossy(&buffer[head_end..]).to_string() })
-}
-
-async fn respond(stream: &mut TcpStream, status: u16, extra: &str, body: &str) {
-    let response = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(response.as_bytes()).await;
-}
-
-fn query_value(query: &str, key: &str) -> Option<String> {
-    query.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}="))).map(|v| v.replace("%3A", ":"))
-}
-
 async fn serve(fake: Arc<Fake>, mut stream: TcpStream) {
     let Some(request) = read_request(&mut stream).await else { return };
     fake.requests.fetch_add(1, Ordering::SeqCst);
+    if request.header("apca-api-key-id") != Some("test-key") {
+        return respond(&mut stream, 401, "", r#"{"code":40110000,"message":"request is not authorized"}"#).await;
+    }
     let route: &'static str = match (request.method.as_str(), request.path.as_str()) {
-        (_, "/unauthorised") => {
-            return respond(&mut stream, 401, "", r#"{"code":40110000,"message":"request is not authorized"}"#).await;
-        }
         ("GET", "/v2/account") => "account",
         ("GET", "/v2/positions") => "positions",
         ("POST", "/v2/orders") => "place",
