@@ -2,7 +2,7 @@
 CARGO ?= cargo
 NOISE := target/release/noise
 
-.PHONY: run replay test build dashboard fmt lint unit e2e bench bench-peers bench-api clean
+.PHONY: run replay test build dashboard fmt lint unit conformance e2e bench bench-peers bench-api clean
 
 # The dashboard's build is redone only when its sources change; its packages
 # only when the lock file does.
@@ -42,7 +42,7 @@ $(DASHBOARD_BUILD): $(DASHBOARD_DEPS) $(DASHBOARD_SOURCES)
 
 ## test: formatting, lints and every test the project has (the browser tests need
 ## Chromium at /usr/bin/chromium: `apt-get install -y chromium`; .ci/run installs it).
-test: fmt lint unit e2e
+test: fmt lint unit conformance e2e
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -52,6 +52,11 @@ lint:
 
 unit:
 	$(CARGO) test --workspace
+
+## conformance: the Alpaca adapter against Prism mocks of Alpaca's official OpenAPI
+## documents (specs/), which validate every request (Prism is installed into .cache/ by npm).
+conformance:
+	CARGO=$(CARGO) bash tests/conformance/alpaca.sh
 
 ## e2e: the dashboard's unit tests, then the browser tests: headless Chromium against
 ## `noise run` serving the built dashboard while the simulated market trades.

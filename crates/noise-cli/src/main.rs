@@ -117,6 +117,55 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// The real brokers (credentials from the environment only).
+    Broker {
+        #[command(subcommand)]
+        command: BrokerCommand,
+    },
+    /// Market data through the brokers.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BrokerCommand {
+    /// Log in to each configured broker and print its account, positions and market
+    /// clock; exit 1 naming what failed (missing variable, refused login, unreachable
+    /// host, a reply that does not parse).
+    Check {
+        /// Only these brokers (default: every broker whose variables are set).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        broker: Vec<commands::brokers::BrokerName>,
+        /// The live accounts instead of paper/demo.
+        #[arg(long)]
+        live: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download bars through the symbol's broker (Alpaca for equities, Tradovate for
+    /// micro futures' front month) into the bar CSV `noise backtest` reads.
+    Fetch {
+        #[arg(long)]
+        symbol: String,
+        /// First day (New York) or RFC 3339 instant.
+        #[arg(long)]
+        from: String,
+        /// Last day, included, or RFC 3339 instant.
+        #[arg(long)]
+        to: String,
+        /// 1Min..59Min, 1Hour..23Hour or 1Day.
+        #[arg(long, default_value = "1Min")]
+        timeframe: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// The live accounts' hosts instead of paper/demo.
+        #[arg(long)]
+        live: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -163,6 +212,10 @@ fn main() -> ExitCode {
             commands::schedule::run(from.as_deref(), count, job.as_deref(), config.as_deref())
         }
         Command::Config { command: ConfigCommand::Check { config } } => commands::config::check(config.as_deref()),
+        Command::Broker { command: BrokerCommand::Check { broker, live } } => commands::brokers::check(&broker, live),
+        Command::Data { command: DataCommand::Fetch { symbol, from, to, timeframe, out, live } } => {
+            commands::brokers::fetch(&symbol, &from, &to, &timeframe, &out, live)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -209,7 +209,16 @@ impl AlpacaBroker {
         start: NaiveDate,
         end: NaiveDate,
     ) -> Result<Vec<(NaiveDate, String, String)>, BrokerError> {
-        let query = [("start", start.to_string()), ("end", end.to_string())];
+        // The spec types both as date-time: New York midnight of each day.
+        let midnight = |d: NaiveDate| {
+            use chrono::TimeZone;
+            chrono_tz::America::New_York
+                .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                .earliest()
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| format!("{d}T00:00:00Z"))
+        };
+        let query = [("start", midnight(start)), ("end", midnight(end))];
         let reply = self.trading(Method::GET, "/v2/calendar", &query, None, Retry::Safe).await?;
         let days: Vec<wire::CalendarDay> = parse_ok(&reply, "calendar")?;
         Ok(days.into_iter().map(|d| (d.date, d.open, d.close)).collect())

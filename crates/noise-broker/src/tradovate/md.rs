@@ -114,10 +114,16 @@ impl Connection {
 
 /// The chart request for 1-minute bars of a contract, the last `limit`.
 pub fn chart_request(contract_id: i64, limit: usize) -> Value {
+    chart_request_for(contract_id, 1, json!({"asMuchAsElements": limit}))
+}
+
+/// The chart request for `minutes`-minute bars of a contract over `time_range`
+/// (`asMuchAsElements`, or `closestTimestamp` with `asFarAsTimestamp`).
+pub fn chart_request_for(contract_id: i64, minutes: u32, time_range: Value) -> Value {
     json!({
         "symbol": contract_id,
-        "chartDescription": {"underlyingType": "MinuteBar", "elementSize": 1, "elementSizeUnit": "UnderlyingUnits", "withHistogram": false},
-        "timeRange": {"asMuchAsElements": limit},
+        "chartDescription": {"underlyingType": "MinuteBar", "elementSize": minutes, "elementSizeUnit": "UnderlyingUnits", "withHistogram": false},
+        "timeRange": time_range,
     })
 }
 
@@ -163,9 +169,14 @@ pub fn to_bar(b: &ChartBar) -> Result<Bar, String> {
 
 /// The last `limit` completed-or-forming 1-minute bars of a contract, oldest first.
 pub async fn chart_once(url: &str, token: &str, contract_id: i64, limit: usize) -> Result<Vec<Bar>, BrokerError> {
+    chart_history(url, token, &chart_request(contract_id, limit), limit).await
+}
+
+/// The history a chart `request` asks for, oldest first (at most `limit` bars, the latest).
+pub async fn chart_history(url: &str, token: &str, request: &Value, limit: usize) -> Result<Vec<Bar>, BrokerError> {
     let work = async {
         let mut connection = Connection::open(url, token).await?;
-        let request_id = connection.request("md/getchart", &chart_request(contract_id, limit)).await?;
+        let request_id = connection.request("md/getchart", request).await?;
         let mut historical = None;
         let mut realtime = None;
         let mut bars: BTreeMap<DateTime<Utc>, ChartBar> = BTreeMap::new();

@@ -444,6 +444,38 @@ impl TradovateBroker {
     }
 }
 
+impl TradovateBroker {
+    /// `minutes`-minute bars of the product's front contract from `start` to
+    /// `end`, read backwards in chunks (Tradovate caps each answer) until the
+    /// range is covered; `progress` hears the count so far.
+    pub async fn history(
+        &self,
+        root: &str,
+        minutes: u32,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<Bar>, BrokerError> {
+        let (contract_id, _) = self.contract(root, end.date_naive()).await?;
+        let mut bars: std::collections::BTreeMap<DateTime<Utc>, Bar> = std::collections::BTreeMap::new();
+        let mut closest = end;
+        loop {
+            let token = self.access_token().await?;
+            let range = json!({"closestTimestamp": closest.to_rfc3339(), "asFarAsTimestamp": start.to_rfc3339()});
+            let request = md::chart_request_for(contract_id, minutes, range);
+            let chunk = md::chart_history(&self.config.md_url, &token, &request, usize::MAX).await?;
+            let oldest = chunk.first().map(|b| b.time);
+            let before = bars.len();
+            bars.extend(chunk.into_iter().filter(|b| b.time >= start && b.time <= end).map(|b| (b.time, b)));
+            progress(bars.len());
+            match oldest {
+                Some(t) if t > start && bars.len() > before => closest = t,
+                _ => return Ok(bars.into_values().collect()),
+            }
+        }
+    }
+}
+
 /// Our symbol for a contract name: the product root (`MNQZ6` → `MNQ`).
 pub fn root_of(contract: &str) -> String {
     contract.get(..contract.len().saturating_sub(2)).unwrap_or(contract).to_string()

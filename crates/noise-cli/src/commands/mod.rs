@@ -1,5 +1,6 @@
 pub mod api;
 pub mod backtest;
+pub mod brokers;
 pub mod config;
 pub mod indicators;
 pub mod migrate;
