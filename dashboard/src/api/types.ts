@@ -54,8 +54,8 @@ export interface Page<T> {
   next_before: number | null;
 }
 
-export interface Trade {
-  id: number;
+/** A closed round trip, live or in a backtest (the P&L field is named differently). */
+export interface RoundTrip {
   symbol: string;
   side: Direction | string;
   quantity: Dec;
@@ -63,8 +63,12 @@ export interface Trade {
   exit_price: Dec;
   entry_time: Instant;
   exit_time: Instant;
-  realized_pnl: Dec;
   fees: Dec;
+}
+
+export interface Trade extends RoundTrip {
+  id: number;
+  realized_pnl: Dec;
 }
 
 export interface Regime {
@@ -261,16 +265,8 @@ export interface BacktestRun extends BacktestSummary {
   open_positions: unknown[] | null;
 }
 
-export interface BacktestTrade {
-  symbol: string;
-  side: Direction | string;
-  quantity: Dec;
-  entry_price: Dec;
-  exit_price: Dec;
-  entry_time: Instant;
-  exit_time: Instant;
+export interface BacktestTrade extends RoundTrip {
   pnl: Dec;
-  fees: Dec;
 }
 
 export interface OffsetPage<T> {

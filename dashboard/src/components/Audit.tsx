@@ -1,10 +1,11 @@
-import { Fragment, useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { AuditEntry } from '../api/types';
 import { useSession } from '../hooks/session';
 import { useCursorPages } from '../hooks/useCursorPages';
 import { useEventTrigger } from '../hooks/useStream';
+import { useToggleSet } from '../hooks/useToggleSet';
 import { summarize } from '../lib/format';
-import { Pager, ResourceNote, Time } from './ui';
+import { EmptyRow, ExpandableRow, Pager, ResourceNote, Time } from './ui';
 
 const PAGE = 50;
 
@@ -72,7 +73,7 @@ export function Audit() {
   const [eventType, setEventType] = useState('');
   const [typed, setTyped] = useState('');
   const [live, setLive] = useState(true);
-  const [open, setOpen] = useState<ReadonlySet<number>>(new Set());
+  const [open, toggle] = useToggleSet();
   const eventTrigger = useEventTrigger(ALL_EVENTS, 3000);
   const fetchPage = useCallback(
     (before: number | null, signal: AbortSignal) => client.audit({ event_type: eventType, limit: PAGE, before }, signal),
@@ -90,14 +91,6 @@ export function Audit() {
     const t = setTimeout(() => setEventType(typed.trim()), 500);
     return () => clearTimeout(t);
   }, [typed]);
-
-  const toggle = (id: number) =>
-    setOpen((o) => {
-      const n = new Set(o);
-      if (n.has(id)) n.delete(id);
-      else n.add(id);
-      return n;
-    });
 
   return (
     <div className="tab-panel" data-testid="audit">
@@ -129,7 +122,7 @@ export function Audit() {
         </button>
         <span className="muted small">Append-only log, newest first. Click a row for its details.</span>
       </div>
-      <ResourceNote loading={pages.loading} notAvailable={pages.notAvailable} error={pages.error} hasData={!!pages.data} what="the audit log" />
+      <ResourceNote resource={pages} what="the audit log" />
       <div className="table-scroll">
         <table className="grid" data-testid="audit-table">
           <thead>
@@ -143,57 +136,38 @@ export function Audit() {
             </tr>
           </thead>
           <tbody>
-            {items.map((e) => {
-              const isOpen = open.has(e.id);
-              return (
-                <Fragment key={e.id}>
-                  <tr
-                    className={`clickable ${isOpen ? 'open' : ''} ${pages.fresh.has(e.id) ? 'fresh' : ''}`}
-                    onClick={() => toggle(e.id)}
-                    data-testid="audit-row"
-                    aria-expanded={isOpen}
-                  >
-                    <td className="muted">{isOpen ? '▾' : '▸'}</td>
-                    <td className="r muted num">{e.id}</td>
-                    <td className="small">
-                      <Time value={e.time} />
-                    </td>
-                    <td>
-                      <code className={`etype etype-${e.event_type}`}>{e.event_type}</code>
-                    </td>
-                    <td className="small">{e.actor}</td>
-                    <td className="small details-cell">{auditSummary(e)}</td>
-                  </tr>
-                  {isOpen ? (
-                    <tr className="detail-row">
-                      <td colSpan={6}>
-                        <pre className="json" data-testid="audit-details">
-                          {JSON.stringify(e.details, null, 2)}
-                        </pre>
-                      </td>
-                    </tr>
-                  ) : null}
-                </Fragment>
-              );
-            })}
-            {pages.data && items.length === 0 ? (
-              <tr>
-                <td colSpan={6} className="muted">
-                  No entries{eventType ? ` of type ${eventType}` : ''}.
+            {items.map((e) => (
+              <ExpandableRow
+                key={e.id}
+                open={open.has(e.id)}
+                onToggle={() => toggle(e.id)}
+                fresh={pages.fresh.has(e.id)}
+                testid="audit-row"
+                colSpan={6}
+                detail={() => (
+                  <pre className="json" data-testid="audit-details">
+                    {JSON.stringify(e.details, null, 2)}
+                  </pre>
+                )}
+              >
+                <td className="r muted num">{e.id}</td>
+                <td className="small">
+                  <Time value={e.time} />
                 </td>
-              </tr>
-            ) : null}
+                <td>
+                  <code className={`etype etype-${e.event_type}`}>{e.event_type}</code>
+                </td>
+                <td className="small">{e.actor}</td>
+                <td className="small details-cell">{auditSummary(e)}</td>
+              </ExpandableRow>
+            ))}
+            <EmptyRow shown={!!pages.data && items.length === 0} colSpan={6}>
+              No entries{eventType ? ` of type ${eventType}` : ''}.
+            </EmptyRow>
           </tbody>
         </table>
       </div>
-      <Pager
-        pageIndex={pages.pageIndex}
-        hasOlder={pages.hasOlder}
-        onNewer={pages.newer}
-        onOlder={pages.older}
-        onNewest={pages.newest}
-        testid="audit-pager"
-      />
+      <Pager pages={pages} testid="audit-pager" />
     </div>
   );
 }

@@ -3,9 +3,10 @@ import type { BacktestMetrics, BacktestSummary } from '../api/types';
 import { useSession } from '../hooks/session';
 import { useCursorPages } from '../hooks/useCursorPages';
 import { useResource } from '../hooks/useResource';
-import { DASH, formatDuration, formatNumber, formatPrice, formatQty, formatRatio, formatRatioPct, formatSpan } from '../lib/format';
+import { DASH, formatDuration, formatNumber, formatRatio, formatRatioPct, formatSpan } from '../lib/format';
 import { EquityChart, cleanCurve } from './EquityChart';
-import { Dir, Money, Pager, ResourceNote, Stat, Time } from './ui';
+import { TRADE_COLUMNS, TradeHead, TradeRow } from './TradeRow';
+import { EmptyRow, Money, Pager, ResourceNote, Stat, Time } from './ui';
 
 const PAGE = 20;
 const TRADES_PAGE = 50;
@@ -48,57 +49,17 @@ function BacktestTrades(props: { id: number }) {
   return (
     <div data-testid="backtest-trades">
       <h3>Trades</h3>
-      <ResourceNote loading={trades.loading} error={trades.error} notAvailable={trades.notAvailable} hasData={!!trades.data} what="backtest trades" />
+      <ResourceNote resource={trades} what="backtest trades" />
       <div className="table-scroll">
         <table className="grid">
-          <thead>
-            <tr>
-              <th className="r">#</th>
-              <th>Symbol</th>
-              <th>Side</th>
-              <th className="r">Qty</th>
-              <th className="r">P&L</th>
-              <th className="r">Entry</th>
-              <th className="r">Exit</th>
-              <th>Opened</th>
-              <th>Closed</th>
-              <th className="r">Held</th>
-              <th className="r">Fees</th>
-            </tr>
-          </thead>
+          <TradeHead />
           <tbody>
             {items.map((t, i) => (
-              <tr key={`${offset + i}`} data-testid="backtest-trade-row">
-                <td className="r muted num">{offset + i + 1}</td>
-                <td className="sym">{t.symbol}</td>
-                <td>
-                  <Dir value={t.side} />
-                </td>
-                <td className="r num">{formatQty(t.quantity)}</td>
-                <td className="r">
-                  <Money value={t.pnl} pnl />
-                </td>
-                <td className="r num">{formatPrice(t.entry_price)}</td>
-                <td className="r num">{formatPrice(t.exit_price)}</td>
-                <td className="small">
-                  <Time value={t.entry_time} />
-                </td>
-                <td className="small">
-                  <Time value={t.exit_time} />
-                </td>
-                <td className="r small">{formatSpan(t.entry_time, t.exit_time)}</td>
-                <td className="r">
-                  <Money value={t.fees} className="muted" />
-                </td>
-              </tr>
+              <TradeRow key={`${offset + i}`} trade={t} number={offset + i + 1} pnl={t.pnl} testid="backtest-trade-row" />
             ))}
-            {trades.data && items.length === 0 ? (
-              <tr>
-                <td colSpan={11} className="muted">
-                  No trades in this run.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow shown={!!trades.data && items.length === 0} colSpan={TRADE_COLUMNS}>
+              No trades in this run.
+            </EmptyRow>
           </tbody>
         </table>
       </div>
@@ -133,7 +94,7 @@ function BacktestDetail(props: { id: number; onClose: () => void }) {
           Close
         </button>
       </div>
-      <ResourceNote loading={run.loading} error={run.error} notAvailable={run.notAvailable} hasData={!!r} what="this backtest run" />
+      <ResourceNote resource={run} what="this backtest run" />
       {r ? (
         <>
           <p className="muted small">
@@ -179,7 +140,7 @@ export function Backtests() {
       <p className="muted small">
         Runs stored by <code>noise backtest</code> in the engine’s database, newest first. Select one for its metrics, curve and trades.
       </p>
-      <ResourceNote loading={pages.loading} notAvailable={pages.notAvailable} error={pages.error} hasData={!!pages.data} what="backtests" />
+      <ResourceNote resource={pages} what="backtests" />
       <div className="table-scroll">
         <table className="grid" data-testid="backtests-table">
           <thead>
@@ -225,17 +186,13 @@ export function Backtests() {
                 </td>
               </tr>
             ))}
-            {pages.data && items.length === 0 ? (
-              <tr>
-                <td colSpan={12} className="muted">
-                  No stored backtests. Run <code>noise backtest --data … --db &lt;the engine’s db&gt;</code> to add one.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow shown={!!pages.data && items.length === 0} colSpan={12}>
+              No stored backtests. Run <code>noise backtest --data … --db &lt;the engine’s db&gt;</code> to add one.
+            </EmptyRow>
           </tbody>
         </table>
       </div>
-      <Pager pageIndex={pages.pageIndex} hasOlder={pages.hasOlder} onNewer={pages.newer} onOlder={pages.older} onNewest={pages.newest} />
+      <Pager pages={pages} />
       {selected !== null ? <BacktestDetail key={selected} id={selected} onClose={() => setSelected(null)} /> : null}
     </div>
   );

@@ -2,7 +2,7 @@ import { useSession } from '../hooks/session';
 import { useResource } from '../hooks/useResource';
 import { useEventTrigger } from '../hooks/useStream';
 import { formatNumber, formatRatioPct, num } from '../lib/format';
-import { Money, ResourceNote } from './ui';
+import { EmptyRow, Money, ResourceNote } from './ui';
 
 export function Daily() {
   const { client } = useSession();
@@ -12,7 +12,7 @@ export function Daily() {
   return (
     <div className="tab-panel" data-testid="daily">
       <p className="muted small">End-of-day metrics, the latest first (written at each session close).</p>
-      <ResourceNote loading={daily.loading} notAvailable={daily.notAvailable} error={daily.error} hasData={!!daily.data} what="daily metrics" />
+      <ResourceNote resource={daily} what="daily metrics" />
       <div className="table-scroll">
         <table className="grid" data-testid="daily-table">
           <thead>
@@ -57,13 +57,9 @@ export function Daily() {
                 </tr>
               );
             })}
-            {daily.data && rows.length === 0 ? (
-              <tr>
-                <td colSpan={9} className="muted">
-                  No trading day has closed yet.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow shown={!!daily.data && rows.length === 0} colSpan={9}>
+              No trading day has closed yet.
+            </EmptyRow>
           </tbody>
         </table>
       </div>

@@ -1,7 +1,7 @@
 import type { Exposure as ExposureData, ExposureLine } from '../api/types';
 import type { Resource } from '../hooks/useResource';
-import { DASH, formatPct, num } from '../lib/format';
-import { Card, Money, ResourceNote } from './ui';
+import { formatPct, num } from '../lib/format';
+import { Card, CountOfMax, Money, ResourceNote } from './ui';
 
 /** How full a measure is against its cap: ok below 75 %, warn below 100 %, bad at or over. */
 export function capTone(pct: number | null, cap: number | null): 'ok' | 'warn' | 'bad' | 'none' {
@@ -65,12 +65,10 @@ function Group(props: { title: string; lines: ExposureLine[]; testid: string }) 
 }
 
 export function Exposure(props: { exposure: Resource<ExposureData> }) {
-  const { data, error, loading, notAvailable } = props.exposure;
-  const count = data?.open_positions.count;
-  const max = data?.open_positions.max ?? null;
+  const { data } = props.exposure;
   return (
     <Card title="Exposure" testid="exposure">
-      <ResourceNote loading={loading} notAvailable={notAvailable} error={error} hasData={!!data} what="exposure (GET /api/risk/exposure)" />
+      <ResourceNote resource={props.exposure} what="exposure (GET /api/risk/exposure)" />
       {data ? (
         <>
           <div className="exposure-head">
@@ -83,15 +81,16 @@ export function Exposure(props: { exposure: Resource<ExposureData> }) {
                 scale={scaleFor([data.gross])}
               />
             </div>
-            <div className="exposure-count" data-testid="open-positions-count">
-              <div className="stat-label">Open positions</div>
-              <div className={`stat-value ${max !== null && count !== undefined && count >= max ? 'warn-text' : ''}`}>
-                {count ?? DASH} <span className="muted">/ {max ?? DASH}</span>
-              </div>
-              <div className="muted small">
-                of equity <Money value={data.equity} />
-              </div>
-            </div>
+            <CountOfMax
+              className="exposure-count"
+              testid="open-positions-count"
+              label="Open positions"
+              count={data.open_positions.count}
+              max={data.open_positions.max}
+              overTone="warn-text"
+            >
+              of equity <Money value={data.equity} />
+            </CountOfMax>
           </div>
           <div className="exposure-groups">
             <Group title="By asset class" lines={data.by_asset_class} testid="exposure-by-class" />

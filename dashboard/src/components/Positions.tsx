@@ -4,7 +4,7 @@ import { DASH, formatPrice, formatQty, num } from '../lib/format';
 import { Card, Dir, Money, ResourceNote, Time, orDash } from './ui';
 
 export function Positions(props: { positions: Resource<Position[]> }) {
-  const { data, error, loading, notAvailable } = props.positions;
+  const { data } = props.positions;
   const rows = [...(data ?? [])].sort((a, b) => a.symbol.localeCompare(b.symbol));
   const manyBrokers = new Set(rows.map((p) => p.broker)).size > 1;
   const hasPnl = rows.some((p) => num(p.unrealized_pnl) !== null);
@@ -20,7 +20,7 @@ export function Positions(props: { positions: Resource<Position[]> }) {
       }
       testid="positions"
     >
-      <ResourceNote loading={loading} notAvailable={notAvailable} error={error} hasData={!!data} what="positions" />
+      <ResourceNote resource={props.positions} what="positions" />
       {data && rows.length === 0 ? <p className="note muted">No open positions.</p> : null}
       <div className="table-scroll">
         <table className="grid" data-testid="positions-table" data-count={rows.length}>

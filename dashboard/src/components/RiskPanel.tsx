@@ -1,9 +1,9 @@
 import type { Account, BreakerKind, RiskState } from '../api/types';
 import type { Resource } from '../hooks/useResource';
-import { DASH, formatPct, num, parseTime } from '../lib/format';
+import { formatPct, num, parseTime } from '../lib/format';
 import { CapBar } from './Exposure';
 import { tradingTone } from './Header';
-import { Badge, Card, Money, ResourceNote, Time } from './ui';
+import { Badge, Card, CountOfMax, Money, ResourceNote, Time } from './ui';
 
 const BREAKERS: { kind: BreakerKind; label: string; figure: 'daily_loss_pct' | 'weekly_loss_pct' | 'drawdown_pct'; limit: 'daily_loss_pct' | 'weekly_loss_pct' | 'max_drawdown_pct'; ref: 'day_start_equity' | 'week_start_equity' | 'high_water_mark'; refLabel: string }[] = [
   { kind: 'daily_loss', label: 'Daily loss', figure: 'daily_loss_pct', limit: 'daily_loss_pct', ref: 'day_start_equity', refLabel: 'day start' },
@@ -20,7 +20,7 @@ export function lossPct(reference: unknown, equity: unknown): number | null {
 }
 
 export function RiskPanel(props: { risk: Resource<RiskState>; account: Resource<Account>; engineTime: string | null }) {
-  const { data: r, error, loading, notAvailable } = props.risk;
+  const r = props.risk.data;
   const limits = r?.limits;
   const figures = r?.figures ?? null;
   const equity = figures?.equity ?? props.account.data?.equity;
@@ -28,10 +28,7 @@ export function RiskPanel(props: { risk: Resource<RiskState>; account: Resource<
   const cooldownEnd = parseTime(r?.cooldown_until);
   const cooling = figures?.in_cooldown ?? (cooldownEnd !== null && now !== null ? cooldownEnd > now : null);
   const breakers = r?.breakers ?? [];
-  const losses = r?.losses_in_a_row ?? null;
-  const maxLosses = limits?.max_consecutive_losses ?? null;
   const pdt = limits?.pdt;
-  const dayTrades = figures?.day_trades_in_window ?? null;
 
   return (
     <Card
@@ -46,7 +43,7 @@ export function RiskPanel(props: { risk: Resource<RiskState>; account: Resource<
         ) : null
       }
     >
-      <ResourceNote loading={loading} notAvailable={notAvailable} error={error} hasData={!!r} what="the risk state" />
+      <ResourceNote resource={props.risk} what="the risk state" />
       {r ? (
         <>
           {r.trading_state === undefined ? (
@@ -109,15 +106,9 @@ export function RiskPanel(props: { risk: Resource<RiskState>; account: Resource<
           </table>
           </div>
           <div className="risk-facts">
-            <div className="fact" data-testid="loss-streak">
-              <div className="stat-label">Loss streak</div>
-              <div className={`stat-value ${maxLosses !== null && losses !== null && losses >= maxLosses ? 'neg' : ''}`}>
-                {losses ?? DASH} <span className="muted">/ {maxLosses ?? DASH}</span>
-              </div>
-              <div className="muted small">
-                {limits ? `cooldown ${limits.cooldown_minutes} min after ${limits.max_consecutive_losses} losses` : 'losses in a row / max'}
-              </div>
-            </div>
+            <CountOfMax className="fact" testid="loss-streak" label="Loss streak" count={r.losses_in_a_row} max={limits?.max_consecutive_losses} overTone="neg">
+              {limits ? `cooldown ${limits.cooldown_minutes} min after ${limits.max_consecutive_losses} losses` : 'losses in a row / max'}
+            </CountOfMax>
             <div className="fact" data-testid="cooldown">
               <div className="stat-label">Cooldown until</div>
               <div className="stat-value">
@@ -135,25 +126,19 @@ export function RiskPanel(props: { risk: Resource<RiskState>; account: Resource<
                 )}
               </div>
             </div>
-            <div className="fact" data-testid="pdt">
-              <div className="stat-label">Day trades (PDT)</div>
-              <div className={`stat-value ${pdt?.max_day_trades !== undefined && dayTrades !== null && dayTrades >= pdt.max_day_trades ? 'warn-text' : ''}`}>
-                {dayTrades ?? DASH} <span className="muted">/ {pdt?.max_day_trades ?? DASH}</span>
-              </div>
-              <div className="muted small">
-                {pdt ? (
-                  pdt.enforce ? (
-                    <>
-                      enforced below <Money value={pdt.min_equity} />
-                    </>
-                  ) : (
-                    'not enforced'
-                  )
+            <CountOfMax className="fact" testid="pdt" label="Day trades (PDT)" count={figures?.day_trades_in_window} max={pdt?.max_day_trades} overTone="warn-text">
+              {pdt ? (
+                pdt.enforce ? (
+                  <>
+                    enforced below <Money value={pdt.min_equity} />
+                  </>
                 ) : (
-                  `${r.day_trades?.length ?? 0} recorded; window n/a`
-                )}
-              </div>
-            </div>
+                  'not enforced'
+                )
+              ) : (
+                `${r.day_trades?.length ?? 0} recorded; window n/a`
+              )}
+            </CountOfMax>
           </div>
         </>
       ) : null}

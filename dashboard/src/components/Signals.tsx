@@ -1,11 +1,12 @@
-import { Fragment, useCallback, useState } from 'react';
+import { useCallback, useState } from 'react';
 import type { Signal } from '../api/types';
 import { useSession } from '../hooks/session';
 import { useCursorPages } from '../hooks/useCursorPages';
 import { useEventTrigger } from '../hooks/useStream';
+import { useToggleSet } from '../hooks/useToggleSet';
 import { DASH, formatNumber, formatPrice } from '../lib/format';
 import { KNOWN_SYMBOLS, SymbolFilter } from './SymbolFilter';
-import { Badge, Dir, Pager, ResourceNote, Time } from './ui';
+import { Badge, Dir, EmptyRow, ExpandableRow, MissedUpdatesLink, Pager, ResourceNote, Time } from './ui';
 
 const PAGE = 50;
 
@@ -51,13 +52,9 @@ function SignalDetail(props: { signal: Signal }) {
               </td>
             </tr>
           ))}
-          {s.components.length === 0 ? (
-            <tr>
-              <td colSpan={7} className="muted">
-                No components.
-              </td>
-            </tr>
-          ) : null}
+          <EmptyRow shown={s.components.length === 0} colSpan={7}>
+            No components.
+          </EmptyRow>
         </tbody>
       </table>
       {s.filters && s.filters.length > 0 ? (
@@ -84,7 +81,7 @@ export function Signals() {
   const { client } = useSession();
   const [symbol, setSymbol] = useState('');
   const [status, setStatus] = useState('');
-  const [open, setOpen] = useState<ReadonlySet<number>>(new Set());
+  const [open, toggle] = useToggleSet();
   const trigger = useEventTrigger(['signal', 'decision'], 2000);
   const fetchPage = useCallback(
     (before: number | null, signal: AbortSignal) => client.signals({ symbol, status, limit: PAGE, before }, signal),
@@ -92,13 +89,6 @@ export function Signals() {
   );
   const pages = useCursorPages<Signal>(`signals|${symbol}|${status}`, fetchPage, { trigger, pollMs: 15000 });
   const items = pages.data?.items ?? [];
-  const toggle = (id: number) =>
-    setOpen((o) => {
-      const n = new Set(o);
-      if (n.has(id)) n.delete(id);
-      else n.add(id);
-      return n;
-    });
 
   return (
     <div className="tab-panel" data-testid="signals">
@@ -113,13 +103,9 @@ export function Signals() {
           </select>
         </label>
         <span className="muted small">Click a row for its components and filters.</span>
-        {pages.missedUpdates ? (
-          <button type="button" className="linkish" onClick={pages.newest}>
-            New signals arrived — show newest
-          </button>
-        ) : null}
+        <MissedUpdatesLink pages={pages} what="signals" />
       </div>
-      <ResourceNote loading={pages.loading} notAvailable={pages.notAvailable} error={pages.error} hasData={!!pages.data} what="signals" />
+      <ResourceNote resource={pages} what="signals" />
       <div className="table-scroll">
         <table className="grid" data-testid="signals-table">
           <thead>
@@ -138,70 +124,48 @@ export function Signals() {
             </tr>
           </thead>
           <tbody>
-            {items.map((s) => {
-              const isOpen = open.has(s.id);
-              return (
-                <Fragment key={s.id}>
-                  <tr
-                    data-testid="signal-row"
-                    data-signal-id={s.id}
-                    data-status={s.status}
-                    className={`clickable ${pages.fresh.has(s.id) ? 'fresh' : ''} ${isOpen ? 'open' : ''}`}
-                    onClick={() => toggle(s.id)}
-                    aria-expanded={isOpen}
-                  >
-                    <td className="muted">{isOpen ? '▾' : '▸'}</td>
-                    <td className="small">
-                      <Time value={s.time} />
-                    </td>
-                    <td className="sym">
-                      {s.symbol} <span className="muted small">{s.timeframe}</span>
-                    </td>
-                    <td>
-                      <Dir value={s.direction} />
-                    </td>
-                    <td className="r num">{formatNumber(s.strength, 2, 2)}</td>
-                    <td className="r num">{formatPrice(s.entry)}</td>
-                    <td className="r num">{formatPrice(s.stop_loss)}</td>
-                    <td className="r num">{formatPrice(s.take_profit)}</td>
-                    <td className="small">
-                      {s.components.map((c) => `${c.strategy} ${formatNumber(c.strength, 2, 2)}×${formatNumber(c.weight, 2, 2)}`).join(', ') || DASH}
-                    </td>
-                    <td>
-                      <Badge tone={s.status === 'rejected' ? 'bad' : 'ok'}>{s.status}</Badge>
-                    </td>
-                    <td className="small reason-cell" title={s.reason ?? undefined}>
-                      {s.status === 'rejected' ? (s.reason ?? DASH) : ''}
-                    </td>
-                  </tr>
-                  {isOpen ? (
-                    <tr className="detail-row">
-                      <td colSpan={11}>
-                        <SignalDetail signal={s} />
-                      </td>
-                    </tr>
-                  ) : null}
-                </Fragment>
-              );
-            })}
-            {pages.data && items.length === 0 ? (
-              <tr>
-                <td colSpan={11} className="muted">
-                  No signals match.
+            {items.map((s) => (
+              <ExpandableRow
+                key={s.id}
+                open={open.has(s.id)}
+                onToggle={() => toggle(s.id)}
+                fresh={pages.fresh.has(s.id)}
+                testid="signal-row"
+                attributes={{ 'data-signal-id': s.id, 'data-status': s.status }}
+                colSpan={11}
+                detail={() => <SignalDetail signal={s} />}
+              >
+                <td className="small">
+                  <Time value={s.time} />
                 </td>
-              </tr>
-            ) : null}
+                <td className="sym">
+                  {s.symbol} <span className="muted small">{s.timeframe}</span>
+                </td>
+                <td>
+                  <Dir value={s.direction} />
+                </td>
+                <td className="r num">{formatNumber(s.strength, 2, 2)}</td>
+                <td className="r num">{formatPrice(s.entry)}</td>
+                <td className="r num">{formatPrice(s.stop_loss)}</td>
+                <td className="r num">{formatPrice(s.take_profit)}</td>
+                <td className="small">
+                  {s.components.map((c) => `${c.strategy} ${formatNumber(c.strength, 2, 2)}×${formatNumber(c.weight, 2, 2)}`).join(', ') || DASH}
+                </td>
+                <td>
+                  <Badge tone={s.status === 'rejected' ? 'bad' : 'ok'}>{s.status}</Badge>
+                </td>
+                <td className="small reason-cell" title={s.reason ?? undefined}>
+                  {s.status === 'rejected' ? (s.reason ?? DASH) : ''}
+                </td>
+              </ExpandableRow>
+            ))}
+            <EmptyRow shown={!!pages.data && items.length === 0} colSpan={11}>
+              No signals match.
+            </EmptyRow>
           </tbody>
         </table>
       </div>
-      <Pager
-        pageIndex={pages.pageIndex}
-        hasOlder={pages.hasOlder}
-        onNewer={pages.newer}
-        onOlder={pages.older}
-        onNewest={pages.newest}
-        testid="signals-pager"
-      />
+      <Pager pages={pages} testid="signals-pager" />
     </div>
   );
 }

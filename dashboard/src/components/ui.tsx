@@ -1,7 +1,8 @@
 // Small building blocks shared by the sections.
 
-import type { ReactNode } from 'react';
-import type { ApiError } from '../api/client';
+import { Fragment, type ReactNode } from 'react';
+import type { CursorPages } from '../hooks/useCursorPages';
+import type { Resource } from '../hooks/useResource';
 import { DASH, formatLocalTime, formatMoney, formatUtc, signOf } from '../lib/format';
 
 /** Money, optionally coloured as P&L (green gain, red loss). */
@@ -46,33 +47,29 @@ export function Card(props: {
 }
 
 /** What a section shows instead of (or beside) its data: loading, not available, an error. */
-export function ResourceNote(props: {
-  loading?: boolean;
-  notAvailable?: boolean;
-  error?: ApiError | null;
-  hasData?: boolean;
-  what?: string;
-}) {
-  if (props.notAvailable) {
+export function ResourceNote(props: { resource: Pick<Resource<unknown>, 'data' | 'error' | 'loading' | 'notAvailable'>; what?: string }) {
+  const { error, loading, notAvailable } = props.resource;
+  const hasData = !!props.resource.data;
+  if (notAvailable) {
     return (
       <p className="note muted" data-testid="not-available">
         Not available: this engine does not serve {props.what ?? 'this'} yet.
       </p>
     );
   }
-  if (props.error && props.hasData && props.error.status === 0) {
+  if (error && hasData && error.status === 0) {
     // the engine is unreachable: the page's banner says so once
     return <p className="note-inline muted small">Stale: the engine is not answering.</p>;
   }
-  if (props.error) {
+  if (error) {
     return (
-      <p className={`note ${props.hasData ? 'warn' : 'err'}`} role="status">
-        {props.hasData ? 'Showing the last data; refresh failed: ' : 'Could not load: '}
-        {props.error.message}
+      <p className={`note ${hasData ? 'warn' : 'err'}`} role="status">
+        {hasData ? 'Showing the last data; refresh failed: ' : 'Could not load: '}
+        {error.message}
       </p>
     );
   }
-  if (props.loading) return <p className="note muted">Loading…</p>;
+  if (loading) return <p className="note muted">Loading…</p>;
   return null;
 }
 
@@ -84,30 +81,85 @@ export function Badge(props: { tone?: 'ok' | 'warn' | 'bad' | 'info' | 'muted'; 
   );
 }
 
+/** Newest / Newer / Older buttons for a list paged with useCursorPages. */
 export function Pager(props: {
-  pageIndex: number;
-  hasOlder: boolean;
-  onNewer: () => void;
-  onOlder: () => void;
-  onNewest: () => void;
+  pages: Pick<CursorPages<unknown>, 'pageIndex' | 'hasOlder' | 'newer' | 'older' | 'newest'>;
   testid?: string;
   label?: string;
 }) {
+  const { pageIndex, hasOlder, newer, older, newest } = props.pages;
   return (
     <div className="pager" data-testid={props.testid}>
-      <button type="button" onClick={props.onNewest} disabled={props.pageIndex === 0}>
+      <button type="button" onClick={newest} disabled={pageIndex === 0}>
         ⇤ Newest
       </button>
-      <button type="button" onClick={props.onNewer} disabled={props.pageIndex === 0}>
+      <button type="button" onClick={newer} disabled={pageIndex === 0}>
         ‹ Newer
       </button>
       <span className="muted">
-        {props.label ?? 'Page'} {props.pageIndex + 1}
+        {props.label ?? 'Page'} {pageIndex + 1}
       </span>
-      <button type="button" onClick={props.onOlder} disabled={!props.hasOlder} data-testid={props.testid ? `${props.testid}-older` : undefined}>
+      <button type="button" onClick={older} disabled={!hasOlder} data-testid={props.testid ? `${props.testid}-older` : undefined}>
         Older ›
       </button>
     </div>
+  );
+}
+
+/** A link back to the newest page, shown once live updates arrived while an older page was shown. */
+export function MissedUpdatesLink(props: { pages: Pick<CursorPages<unknown>, 'missedUpdates' | 'newest'>; what: string }) {
+  if (!props.pages.missedUpdates) return null;
+  return (
+    <button type="button" className="linkish" onClick={props.pages.newest}>
+      New {props.what} arrived — show newest
+    </button>
+  );
+}
+
+/** The one row of a table whose data came back empty. */
+export function EmptyRow(props: { shown: boolean; colSpan: number; children: ReactNode }) {
+  if (!props.shown) return null;
+  return (
+    <tr>
+      <td colSpan={props.colSpan} className="muted">
+        {props.children}
+      </td>
+    </tr>
+  );
+}
+
+/**
+ * A clickable table row with a ▸/▾ first cell that opens a detail row below it
+ * (spanning `colSpan` columns); `detail` is only called while open.
+ */
+export function ExpandableRow(props: {
+  open: boolean;
+  onToggle: () => void;
+  fresh?: boolean;
+  testid: string;
+  attributes?: Record<`data-${string}`, string | number>;
+  colSpan: number;
+  detail: () => ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <Fragment>
+      <tr
+        data-testid={props.testid}
+        {...props.attributes}
+        className={`clickable ${props.fresh ? 'fresh' : ''} ${props.open ? 'open' : ''}`}
+        onClick={props.onToggle}
+        aria-expanded={props.open}
+      >
+        <td className="muted">{props.open ? '▾' : '▸'}</td>
+        {props.children}
+      </tr>
+      {props.open ? (
+        <tr className="detail-row">
+          <td colSpan={props.colSpan}>{props.detail()}</td>
+        </tr>
+      ) : null}
+    </Fragment>
   );
 }
 
@@ -120,6 +172,29 @@ export function Stat(props: { label: ReactNode; children: ReactNode; sub?: React
         {props.children}
       </div>
       {props.sub ? <div className="stat-sub muted small">{props.sub}</div> : null}
+    </div>
+  );
+}
+
+/** A count against its maximum ("3 / 5"), in `overTone` once it reaches the maximum. */
+export function CountOfMax(props: {
+  label: ReactNode;
+  count: number | null | undefined;
+  max: number | null | undefined;
+  overTone: 'neg' | 'warn-text';
+  testid: string;
+  className: string;
+  children: ReactNode;
+}) {
+  const { count, max } = props;
+  const over = count !== null && count !== undefined && max !== null && max !== undefined && count >= max;
+  return (
+    <div className={props.className} data-testid={props.testid}>
+      <div className="stat-label">{props.label}</div>
+      <div className={`stat-value ${over ? props.overTone : ''}`}>
+        {count ?? DASH} <span className="muted">/ {max ?? DASH}</span>
+      </div>
+      <div className="muted small">{props.children}</div>
     </div>
   );
 }

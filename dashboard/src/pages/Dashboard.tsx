@@ -65,13 +65,7 @@ export function Dashboard(props: { onLogout: () => void }) {
             className="span-chart"
             actions={<span className="muted small">hourly snapshots (last {EQUITY_LIMIT}) + live</span>}
           >
-            <ResourceNote
-              loading={eq.resource.loading}
-              error={eq.resource.error}
-              notAvailable={eq.resource.notAvailable}
-              hasData={!!eq.resource.data}
-              what="equity snapshots"
-            />
+            <ResourceNote resource={eq.resource} what="equity snapshots" />
             <EquityChart points={eq.points} testid="equity-chart" height={320} />
           </Card>
           <RiskPanel risk={data.risk} account={data.account} engineTime={engineTime} />

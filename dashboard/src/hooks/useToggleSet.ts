@@ -1,0 +1,17 @@
+import { useCallback, useState } from 'react';
+
+/** A set of ids (e.g. the opened rows of a table) and a function that adds or removes one. */
+export function useToggleSet(): [ReadonlySet<number>, (id: number) => void] {
+  const [set, setSet] = useState<ReadonlySet<number>>(new Set());
+  const toggle = useCallback(
+    (id: number) =>
+      setSet((current) => {
+        const next = new Set(current);
+        if (next.has(id)) next.delete(id);
+        else next.add(id);
+        return next;
+      }),
+    [],
+  );
+  return [set, toggle];
+}
