@@ -66,14 +66,14 @@ pub async fn status(State(state): State<Arc<ApiState>>) -> Result<Json<Status>, 
     let risk = noise_store::risk_state::load(&mut conn).await.ok().flatten();
     let breaker = risk.as_ref().is_some_and(|r| !r.breakers.is_empty());
     let last_signal = noise_store::signals::last_signal_time(&mut conn).await.ok().flatten();
-    let broker = match &state.broker {
-        None => json!({}),
-        Some(b) => {
-            let name = format!("{:?}", b.broker()).to_lowercase();
-            let reachable = b.account().await.is_ok();
-            json!({ name: if reachable { "connected" } else { "disconnected" } })
+    let mut brokers = serde_json::Map::new();
+    if let Some(broker) = &state.broker {
+        for (kind, answer) in broker.connectivity().await {
+            let name = format!("{kind:?}").to_lowercase();
+            brokers.insert(name, json!(if answer.is_ok() { "connected" } else { "disconnected" }));
         }
-    };
+    }
+    let broker = Value::Object(brokers);
     Ok(Json(Status {
         status: if database { "healthy" } else { "degraded" },
         brokers: broker,

@@ -169,6 +169,12 @@ pub trait BrokerAdapter: Send + Sync {
     async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError>;
     /// The most recent completed 1-minute bars for a symbol, oldest first.
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError>;
+
+    /// Whether each broker behind this adapter answers now (the account is
+    /// read): `Err` says why not.
+    async fn connectivity(&self) -> Vec<(BrokerKind, Result<(), String>)> {
+        vec![(self.broker(), self.account().await.map(|_| ()).map_err(|e| e.to_string()))]
+    }
 }
 
 /// The start of a broker's reply, for error messages (never a whole large body).

@@ -208,6 +208,20 @@ impl BrokerAdapter for BrokerManager {
     }
 
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {
-        self.route(symbol)?.recent_bars(symbol, limit).await
+        let adapter = self.route(symbol)?;
+        let outcome = adapter.recent_bars(symbol, limit).await;
+        self.note(adapter.broker(), &outcome);
+        outcome
+    }
+
+    /// Each broker on its own: one being down does not hide the other.
+    async fn connectivity(&self) -> Vec<(BrokerKind, Result<(), String>)> {
+        let mut all = Vec::new();
+        for adapter in &self.adapters {
+            let outcome = adapter.account().await;
+            self.note(adapter.broker(), &outcome);
+            all.push((adapter.broker(), outcome.map(|_| ()).map_err(|e| e.to_string())));
+        }
+        all
     }
 }

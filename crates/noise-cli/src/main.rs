@@ -18,45 +18,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Paper trading: the engine with the simulated broker and the built-in market.
-    /// Flags override `[engine]` in the config.
-    Run {
-        /// Config file; `./noise.toml` when absent (defaults if that does not exist).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// The SQLite database (also `$NOISE_DB`); default `var/noise.db`.
-        #[arg(long, env = "NOISE_DB")]
-        db: Option<PathBuf>,
-        /// The simulated broker's own state file; default `var/sim-broker.json`.
-        #[arg(long)]
-        sim_state: Option<PathBuf>,
-        /// Simulated minutes per real minute: 60 = one simulated minute a second; 0 = as fast as possible.
-        #[arg(long)]
-        speed: Option<f64>,
-        /// Where a new simulation starts, RFC 3339 (a saved sim state resumes where it stopped).
-        #[arg(long)]
-        start: Option<String>,
-        /// Stop after this many simulated minutes.
-        #[arg(long)]
-        minutes: Option<u64>,
-        /// Seed of the synthetic market.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Replay recorded 1-minute bars instead of the synthetic market (a `symbol`
-        /// column, or one symbol taken from the file name, e.g. spy-1m.csv → SPY).
-        #[arg(long)]
-        replay: Option<PathBuf>,
-        /// Where the API listens, instead of `[api] addr` (bearer token from
-        /// $NOISE_API_TOKEN, or generated and printed once, loopback only).
-        #[arg(long)]
-        api_addr: Option<std::net::SocketAddr>,
-        /// Do not serve the API.
-        #[arg(long)]
-        no_api: bool,
-        /// The built dashboard served at `/` (`make dashboard` builds it).
-        #[arg(long, default_value = "dashboard/dist")]
-        dashboard: PathBuf,
-    },
+    /// Trading: paper with the simulated broker and the built-in market (the default),
+    /// or through real brokers (--broker). Flags override `[engine]` in the config.
+    Run(commands::run::Options),
     /// Compute TA-Lib-exact indicators over a bar CSV and write them as CSV.
     Indicators {
         /// Bar CSV: timestamp,open,high,low,close,volume (optional symbol column).
@@ -191,21 +155,7 @@ fn main() -> ExitCode {
                 config: config.as_deref(),
             })
         }
-        Command::Run { config, db, sim_state, speed, start, minutes, seed, replay, api_addr, no_api, dashboard } => {
-            commands::run::run(&commands::run::Options {
-                config,
-                db,
-                sim_state,
-                speed,
-                start,
-                minutes,
-                seed,
-                replay,
-                api: !no_api,
-                api_addr,
-                dashboard,
-            })
-        }
+        Command::Run(options) => commands::run::run(&options),
         Command::Backtest(options) => commands::backtest::run(&options),
         Command::Migrate { db, config } => commands::migrate::run(db, config.as_deref()),
         Command::Schedule { from, count, job, config } => {

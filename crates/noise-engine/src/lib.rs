@@ -16,6 +16,7 @@
 pub mod backtest;
 mod decide;
 mod events;
+mod live;
 mod run;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,7 @@ use sqlx::SqliteConnection;
 
 pub use decide::{RiskMode, client_order_id, decide, reserve};
 pub use events::EngineEvent;
+pub use live::{Clock, LiveOptions, WallClock, run_live};
 pub use run::{MarketSource, RunOptions, RunSummary, run};
 
 const ACTOR: &str = "engine";

@@ -77,6 +77,32 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// Records the minute that closed at `close`: counts and logs its events.
+    pub fn finish_minute(
+        &mut self,
+        close: DateTime<Utc>,
+        events: &[EngineEvent],
+        log: &mut (dyn FnMut(DateTime<Utc>, &EngineEvent) + Send),
+    ) {
+        for event in events {
+            self.count(event);
+            log(close, event);
+        }
+        self.minutes += 1;
+        self.last_time = Some(close);
+    }
+
+    /// Counts an event the loop produced.
+    fn count(&mut self, event: &EngineEvent) {
+        match event {
+            EngineEvent::Signal(_) => self.signals += 1,
+            EngineEvent::OrderPlaced { .. } => self.orders += 1,
+            EngineEvent::Fill { .. } => self.fills += 1,
+            EngineEvent::Closed(_) => self.closed += 1,
+            _ => {}
+        }
+    }
+
     /// (median, 99th percentile, max) of the cycle times, milliseconds.
     pub fn cycle_stats(&self) -> Option<(f64, f64, f64)> {
         let mut sorted = self.cycle_ms.clone();
@@ -89,8 +115,32 @@ impl RunSummary {
     }
 }
 
+/// The seed's scheduled jobs due after `last` up to `close` (the signal
+/// cycle is the loop itself), run in order.
+pub(crate) async fn run_due_jobs(
+    engine: &mut Engine,
+    schedule: &Schedule,
+    last: DateTime<Utc>,
+    close: DateTime<Utc>,
+) -> Result<Vec<EngineEvent>, EngineError> {
+    let mut events = Vec::new();
+    for firing in schedule.firings(last, 16, None) {
+        if firing.at > close {
+            break;
+        }
+        events.extend(match firing.job {
+            Job::SignalCycle => Vec::new(),
+            Job::EquitySnapshot => engine.equity_snapshot(firing.at).await?,
+            Job::EndOfDay => engine.end_of_day(firing.at).await?,
+            Job::DailyReset => engine.daily_reset(firing.at).await?,
+            Job::WeeklyReset => engine.weekly_reset(firing.at).await?,
+        });
+    }
+    Ok(events)
+}
+
 /// The next control request, or never when there is no channel.
-async fn next_control(
+pub(crate) async fn next_control(
     controls: &mut Option<tokio::sync::mpsc::Receiver<crate::ControlRequest>>,
 ) -> Option<crate::ControlRequest> {
     match controls {
@@ -101,7 +151,7 @@ async fn next_control(
 
 /// Applies one control between minutes and answers its requester with the
 /// trading state and risk state after it.
-async fn apply_control(
+pub(crate) async fn apply_control(
     engine: &mut Engine,
     request: crate::ControlRequest,
     now: DateTime<Utc>,
@@ -212,34 +262,12 @@ pub async fn run(
         sim.on_bars(&bars).await?;
         let mut events = engine.monitor(close).await?;
         events.extend(engine.on_bars(close, &bars).await?);
-        for firing in schedule.firings(last, 16, None) {
-            if firing.at > close {
-                break;
-            }
-            events.extend(match firing.job {
-                Job::SignalCycle => Vec::new(), // this loop is the signal cycle
-                Job::EquitySnapshot => engine.equity_snapshot(firing.at).await?,
-                Job::EndOfDay => engine.end_of_day(firing.at).await?,
-                Job::DailyReset => engine.daily_reset(firing.at).await?,
-                Job::WeeklyReset => engine.weekly_reset(firing.at).await?,
-            });
-        }
+        events.extend(run_due_jobs(engine, &schedule, last, close).await?);
         if !bars.is_empty() {
             summary.cycle_ms.push(cycle_started.elapsed().as_secs_f64() * 1000.0);
         }
-        for event in &events {
-            match event {
-                EngineEvent::Signal(_) => summary.signals += 1,
-                EngineEvent::OrderPlaced { .. } => summary.orders += 1,
-                EngineEvent::Fill { .. } => summary.fills += 1,
-                EngineEvent::Closed(_) => summary.closed += 1,
-                _ => {}
-            }
-            log(close, event);
-        }
+        summary.finish_minute(close, &events, log);
         last = close;
-        summary.minutes += 1;
-        summary.last_time = Some(close);
     }
     let timing = summary
         .cycle_stats()

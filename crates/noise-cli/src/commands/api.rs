@@ -39,6 +39,8 @@ pub struct EngineLink {
     pub clock: tokio::sync::watch::Receiver<Option<chrono::DateTime<chrono::Utc>>>,
     /// Fires when the engine stops; the server stops with it.
     pub stop: tokio::sync::watch::Receiver<bool>,
+    /// `paper` or `live`.
+    pub mode: &'static str,
 }
 
 /// Binds and serves the API until `stop` fires. A generated token is only
@@ -62,6 +64,7 @@ pub async fn serve(
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let mut state = ApiState::new(store, token.value());
     state.broker = Some(broker);
+    state.mode = engine.mode;
     state.events = Some(engine.events);
     state.controls = Some(engine.controls);
     state.clock = Some(engine.clock);

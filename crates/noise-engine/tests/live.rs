@@ -1,0 +1,128 @@
+//! The live loop on a virtual clock, against a broker that serves the
+//! synthetic market's bars as they close and fills through the simulator:
+//! the engine trades, and a symbol whose bars cannot be read costs only
+//! that symbol's minutes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use noise_broker::sim::{SimBroker, SimConfig, SyntheticMarket};
+use noise_broker::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, OrderRequest, OrderState};
+use noise_core::config::NoiseConfig;
+use noise_core::instrument::{AssetClass, BrokerKind};
+use noise_core::market::Bar;
+use noise_engine::{Clock, Engine, LiveOptions, run_live};
+use noise_store::Store;
+
+struct VirtualClock(Mutex<DateTime<Utc>>);
+
+#[async_trait]
+impl Clock for VirtualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+    async fn sleep_until(&self, t: DateTime<Utc>) {
+        let mut now = self.0.lock().unwrap();
+        *now = (*now).max(t);
+    }
+}
+
+/// A broker whose market is the synthetic one, up to the clock's time.
+struct MarketBroker {
+    sim: Arc<SimBroker>,
+    market: tokio::sync::Mutex<(SyntheticMarket, HashMap<String, Vec<Bar>>)>,
+    clock: Arc<VirtualClock>,
+    broken: &'static str,
+}
+
+impl MarketBroker {
+    async fn catch_up(&self) -> Result<(), BrokerError> {
+        let mut guard = self.market.lock().await;
+        let (market, history) = &mut *guard;
+        while market.next_minute() + TimeDelta::minutes(1) <= self.clock.now() {
+            let (_, bars) = market.advance();
+            self.sim.on_bars(&bars).await?;
+            for (symbol, bar) in bars {
+                history.entry(symbol).or_default().push(bar);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BrokerAdapter for MarketBroker {
+    fn broker(&self) -> BrokerKind {
+        BrokerKind::Sim
+    }
+    fn asset_classes(&self) -> &[AssetClass] {
+        &[AssetClass::Equity, AssetClass::Future]
+    }
+    async fn authenticate(&self) -> Result<(), BrokerError> {
+        Ok(())
+    }
+    async fn refresh_token(&self) -> Result<(), BrokerError> {
+        Ok(())
+    }
+    async fn account(&self) -> Result<AccountInfo, BrokerError> {
+        self.sim.account().await
+    }
+    async fn positions(&self) -> Result<Vec<BrokerPosition>, BrokerError> {
+        self.sim.positions().await
+    }
+    async fn place_order(&self, order: &OrderRequest) -> Result<OrderState, BrokerError> {
+        self.sim.place_order(order).await
+    }
+    async fn cancel_order(&self, id: &str) -> Result<OrderState, BrokerError> {
+        self.sim.cancel_order(id).await
+    }
+    async fn order_status(&self, id: &str) -> Result<Option<OrderState>, BrokerError> {
+        self.sim.order_status(id).await
+    }
+    async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {
+        if symbol == self.broken {
+            return Err(BrokerError::Unavailable { broker: BrokerKind::Tradovate, reason: "market data down".into() });
+        }
+        self.catch_up().await?;
+        let market = self.market.lock().await;
+        let bars = market.1.get(symbol).cloned().unwrap_or_default();
+        Ok(bars[bars.len().saturating_sub(limit)..].to_vec())
+    }
+}
+
+#[tokio::test]
+async fn the_live_loop_trades_and_a_broken_symbol_costs_only_its_own_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = NoiseConfig::default();
+    let start = Utc.with_ymd_and_hms(2026, 3, 9, 14, 0, 0).unwrap();
+    let clock = Arc::new(VirtualClock(Mutex::new(start + TimeDelta::seconds(5))));
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let sim =
+        Arc::new(SimBroker::open(&dir.path().join("sim.json"), SimConfig::default(), &config.instruments).unwrap());
+    let market = SyntheticMarket::new(7, &config.instruments, start - TimeDelta::days(3));
+    let broker = Arc::new(MarketBroker {
+        sim: sim.clone(),
+        market: tokio::sync::Mutex::new((market, HashMap::new())),
+        clock: clock.clone(),
+        broken: "MCL",
+    });
+    let mut engine = Engine::new(config.clone(), store.clone(), broker.clone()).await.unwrap();
+    let options =
+        LiveOptions { warm_up_bars: 3_000, settle: std::time::Duration::from_secs(3), max_minutes: Some(180) };
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let summary =
+        run_live(&mut engine, broker, &config.instruments, clock.as_ref(), &options, stop, None, &mut |_, _| {})
+            .await
+            .unwrap();
+    assert_eq!(summary.minutes, 180);
+    assert_eq!(summary.last_time, Some(start + TimeDelta::minutes(180)));
+    assert!(summary.signals > 0 && summary.orders > 0 && summary.fills > 0, "{summary:?}");
+    let mut conn = store.pool().acquire().await.unwrap();
+    let missing = noise_store::audit::recent(&mut conn, Some("bar_unavailable"), 1000).await.unwrap();
+    assert_eq!(missing.len(), 180, "MCL's bar, every minute, and nothing else");
+    assert!(missing.iter().all(|e| e.details["symbol"] == "MCL"));
+    let orders = noise_store::trades::open_orders(&mut conn).await.unwrap();
+    assert!(orders.iter().all(|o| o.symbol != "MCL"));
+}
