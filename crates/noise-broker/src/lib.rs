@@ -32,6 +32,17 @@ pub struct AccountInfo {
     pub cash: Decimal,
     pub buying_power: Decimal,
     pub available_margin: Decimal,
+    /// The broker's own count of day trades in the rolling five days, where
+    /// it still reports one (Alpaca's deprecated `daytrade_count`).
+    #[serde(default)]
+    pub day_trade_count: Option<u32>,
+    /// A margin account (the PDT rule applies to margin equity accounts).
+    #[serde(default = "margin_by_default")]
+    pub margin_account: bool,
+}
+
+fn margin_by_default() -> bool {
+    true
 }
 
 /// A position as a broker reports it.

@@ -126,9 +126,16 @@ impl BrokerAdapter for BrokerManager {
                         cash: Decimal::ZERO,
                         buying_power: Decimal::ZERO,
                         available_margin: Decimal::ZERO,
+                        day_trade_count: None,
+                        margin_account: false,
                     });
                     sum.equity += a.equity;
                     sum.cash += a.cash;
+                    // The equity broker's PDT facts are the account's.
+                    if adapter.asset_classes().contains(&AssetClass::Equity) {
+                        sum.margin_account |= a.margin_account;
+                        sum.day_trade_count = a.day_trade_count.or(sum.day_trade_count);
+                    }
                     // Buying power is the equity broker's; margin the futures broker's.
                     if adapter.asset_classes().contains(&AssetClass::Equity) {
                         sum.buying_power += a.buying_power;
@@ -223,5 +230,160 @@ impl BrokerAdapter for BrokerManager {
             all.push((adapter.broker(), outcome.map(|_| ()).map_err(|e| e.to_string())));
         }
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use noise_core::instrument::Instrument;
+    use rust_decimal_macros::dec;
+
+    /// A broker whose answers the test sets.
+    struct Scripted {
+        kind: BrokerKind,
+        classes: &'static [AssetClass],
+        up: Mutex<bool>,
+        equity: Decimal,
+        held: Vec<BrokerPosition>,
+        orders: Vec<&'static str>,
+    }
+
+    impl Scripted {
+        fn new(kind: BrokerKind, equity: Decimal, held: &[(&str, Decimal)], orders: Vec<&'static str>) -> Arc<Self> {
+            let classes: &'static [AssetClass] =
+                if kind == BrokerKind::Alpaca { &[AssetClass::Equity] } else { &[AssetClass::Future] };
+            let held = held
+                .iter()
+                .map(|(s, q)| BrokerPosition {
+                    symbol: s.to_string(),
+                    quantity: *q,
+                    average_price: dec!(1),
+                    market_price: dec!(1),
+                })
+                .collect();
+            Arc::new(Self { kind, classes, up: Mutex::new(true), equity, held, orders })
+        }
+
+        fn down(&self) -> Result<(), BrokerError> {
+            if *self.up.lock().unwrap() {
+                Ok(())
+            } else {
+                Err(BrokerError::Unavailable { broker: self.kind, reason: "connection refused".into() })
+            }
+        }
+    }
+
+    #[async_trait]
+    impl BrokerAdapter for Scripted {
+        fn broker(&self) -> BrokerKind {
+            self.kind
+        }
+        fn asset_classes(&self) -> &[AssetClass] {
+            self.classes
+        }
+        async fn authenticate(&self) -> Result<(), BrokerError> {
+            self.down()
+        }
+        async fn refresh_token(&self) -> Result<(), BrokerError> {
+            self.down()
+        }
+        async fn account(&self) -> Result<AccountInfo, BrokerError> {
+            self.down()?;
+            Ok(AccountInfo {
+                broker: self.kind,
+                equity: self.equity,
+                cash: self.equity,
+                buying_power: self.equity * dec!(2),
+                available_margin: self.equity,
+                day_trade_count: (self.kind == BrokerKind::Alpaca).then_some(2),
+                margin_account: self.kind == BrokerKind::Alpaca,
+            })
+        }
+        async fn positions(&self) -> Result<Vec<BrokerPosition>, BrokerError> {
+            self.down()?;
+            Ok(self.held.clone())
+        }
+        async fn place_order(&self, _: &OrderRequest) -> Result<OrderState, BrokerError> {
+            Err(BrokerError::State("not in these tests".into()))
+        }
+        async fn cancel_order(&self, id: &str) -> Result<OrderState, BrokerError> {
+            Err(BrokerError::NotFound { broker: self.kind, id: id.into() })
+        }
+        async fn order_status(&self, id: &str) -> Result<Option<OrderState>, BrokerError> {
+            self.down()?;
+            Ok(self.orders.contains(&id).then(|| OrderState {
+                client_order_id: id.into(),
+                broker_order_id: "1".into(),
+                symbol: "SPY".into(),
+                side: noise_core::risk::Side::Buy,
+                quantity: dec!(1),
+                status: noise_core::order::OrderStatus::Submitted,
+                filled_quantity: dec!(0),
+                average_fill_price: None,
+                fees: dec!(0),
+                updated_at: chrono::DateTime::UNIX_EPOCH,
+                legs: Vec::new(),
+            }))
+        }
+        async fn recent_bars(&self, _: &str, _: usize) -> Result<Vec<Bar>, BrokerError> {
+            self.down()?;
+            Ok(Vec::new())
+        }
+    }
+
+    fn both() -> (Arc<Scripted>, Arc<Scripted>, BrokerManager) {
+        let alpaca = Scripted::new(BrokerKind::Alpaca, dec!(30000), &[("SPY", dec!(10))], vec!["noise-a-SPY"]);
+        let tradovate = Scripted::new(BrokerKind::Tradovate, dec!(20000), &[("MNQ", dec!(-2))], vec!["noise-t-MNQ"]);
+        let manager = BrokerManager::new(vec![alpaca.clone(), tradovate.clone()], &Instrument::defaults());
+        (alpaca, tradovate, manager)
+    }
+
+    #[tokio::test]
+    async fn routes_by_the_instruments_broker() {
+        let (_, _, manager) = both();
+        assert_eq!(manager.route("SPY").unwrap().broker(), BrokerKind::Alpaca);
+        assert_eq!(manager.route("MGC").unwrap().broker(), BrokerKind::Tradovate);
+        assert_eq!(manager.broker_for("MNQ"), BrokerKind::Tradovate);
+        assert!(manager.route("AAPL").is_err(), "not a configured instrument");
+        let alpaca_only =
+            BrokerManager::new(vec![Scripted::new(BrokerKind::Alpaca, dec!(1), &[], vec![])], &Instrument::defaults());
+        let error = alpaca_only.route("MNQ").err().unwrap().to_string();
+        assert!(error.contains("not connected"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn accounts_and_positions_aggregate_and_an_outage_keeps_the_last_known_book() {
+        let (_, tradovate, manager) = both();
+        let account = manager.account().await.unwrap();
+        assert_eq!(
+            (account.equity, account.buying_power, account.available_margin),
+            (dec!(50000), dec!(60000), dec!(20000))
+        );
+        assert_eq!((account.day_trade_count, account.margin_account), (Some(2), true), "the equity broker's PDT facts");
+        assert_eq!(manager.positions().await.unwrap().len(), 2);
+
+        *tradovate.up.lock().unwrap() = false;
+        let account = manager.account().await.unwrap();
+        assert_eq!(account.equity, dec!(30000), "trading goes on with the broker that answers");
+        let held = manager.positions().await.unwrap();
+        assert!(held.iter().any(|p| p.symbol == "MNQ" && p.quantity == dec!(-2)), "a down broker's book is not flat");
+        let health = manager.health();
+        assert_eq!(health[0], (BrokerKind::Alpaca, Health::Up));
+        assert!(matches!(&health[1], (BrokerKind::Tradovate, Health::Down(why)) if why.contains("refused")));
+        let connectivity = manager.connectivity().await;
+        assert!(connectivity[0].1.is_ok() && connectivity[1].1.is_err());
+    }
+
+    #[tokio::test]
+    async fn an_order_is_found_where_it_is_and_a_down_broker_is_never_taken_for_never_sent() {
+        let (alpaca, tradovate, manager) = both();
+        assert!(manager.order_status("noise-t-MNQ").await.unwrap().is_some());
+        assert!(manager.order_status("noise-unknown").await.unwrap().is_none());
+        *tradovate.up.lock().unwrap() = false;
+        assert!(manager.order_status("noise-a-SPY").await.unwrap().is_some(), "found at the broker that answers");
+        assert!(manager.order_status("noise-t-MNQ").await.is_err(), "may be at the broker that is down");
+        *alpaca.up.lock().unwrap() = false;
+        assert!(manager.account().await.is_err(), "no broker answers");
     }
 }

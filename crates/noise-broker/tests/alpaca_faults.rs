@@ -221,6 +221,7 @@ async fn account_positions_and_bars_normalise() {
     alpaca.authenticate().await.unwrap();
     let account = alpaca.account().await.unwrap();
     assert_eq!((account.equity, account.cash, account.buying_power), (dec!(30125.75), dec!(25000.50), dec!(60251.50)));
+    assert_eq!((account.day_trade_count, account.margin_account), (Some(1), true), "PDT facts for the risk manager");
     let pdt = alpaca.pdt_facts().await.unwrap();
     assert_eq!((pdt.daytrade_count, pdt.margin_account), (Some(1), true));
     let positions = alpaca.positions().await.unwrap();

@@ -201,3 +201,63 @@ fn schedule_prints_new_york_and_utc_times_across_dst() {
     let bad = noise(&["schedule", "--from", "yesterday"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `--broker` takes credentials from the environment only: every missing
+/// variable is named at once; an unreachable host is named; `--live` needs `--broker`.
+#[test]
+fn real_brokers_need_their_variables_and_say_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("noise.db");
+    let db = db.to_str().unwrap();
+    let bare = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_noise"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("ALPACA_API_KEY")
+            .env_remove("ALPACA_API_SECRET")
+            .env_remove("TRADOVATE_USERNAME")
+            .env_remove("TRADOVATE_PASSWORD")
+            .env("TRADOVATE_APP_ID", "NOISE")
+            .env_remove("TRADOVATE_CID")
+            .env_remove("TRADOVATE_SECRET")
+            .output()
+            .unwrap()
+    };
+    let out = bare(&["run", "--broker", "alpaca,tradovate", "--db", db, "--no-api"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for var in [
+        "ALPACA_API_KEY",
+        "ALPACA_API_SECRET",
+        "TRADOVATE_USERNAME",
+        "TRADOVATE_PASSWORD",
+        "TRADOVATE_CID",
+        "TRADOVATE_SECRET",
+    ] {
+        assert!(stderr.contains(var), "{var}: {stderr}");
+    }
+    assert!(!stderr.contains("TRADOVATE_APP_ID"), "a variable that is set is not named: {stderr}");
+    let out = bare(&["broker", "check", "--broker", "tradovate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = bare(&["run", "--live", "--db", db]);
+    assert_ne!(out.status.code(), Some(0), "--live alone is refused");
+    let out = bare(&["run", "--broker", "alpaca", "--speed", "60", "--db", db]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--speed is for the simulated market"));
+
+    let unreachable = Command::new(env!("CARGO_BIN_EXE_noise"))
+        .args(["broker", "check", "--broker", "alpaca"])
+        .current_dir(dir.path())
+        .env("ALPACA_API_KEY", "key")
+        .env("ALPACA_API_SECRET", "secret")
+        .env("ALPACA_TRADING_URL", "http://127.0.0.1:9")
+        .env("ALPACA_DATA_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert_eq!(unreachable.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("unreachable") && stderr.contains("cannot connect"), "{stderr}");
+    assert!(
+        !stderr.contains("secret") && !String::from_utf8_lossy(&unreachable.stdout).contains("secret"),
+        "never the secret"
+    );
+}

@@ -26,8 +26,8 @@ pub fn account_snapshot(account: &AccountInfo) -> AccountSnapshot {
         cash: account.cash,
         buying_power: account.buying_power,
         available_margin: account.available_margin,
-        margin_account: true,
-        broker_day_trades: None,
+        margin_account: account.margin_account,
+        broker_day_trades: account.day_trade_count,
     }
 }
 

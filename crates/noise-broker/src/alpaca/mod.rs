@@ -437,6 +437,8 @@ impl BrokerAdapter for AlpacaBroker {
             cash: account.cash,
             buying_power: account.buying_power,
             available_margin: account.buying_power,
+            day_trade_count: account.daytrade_count,
+            margin_account: account.multiplier.is_some_and(|m| m > rust_decimal::Decimal::ONE),
         })
     }
 

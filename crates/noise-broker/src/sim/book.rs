@@ -232,6 +232,9 @@ impl SimState {
             cash: money(self.cash),
             buying_power: money(buying_power),
             available_margin: money((equity - margin_used).max(Decimal::ZERO)),
+            // A Reg T margin account that counts no day trades of its own (ours are counted by the risk state).
+            day_trade_count: None,
+            margin_account: true,
         }
     }
 

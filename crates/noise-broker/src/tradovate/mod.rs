@@ -574,6 +574,8 @@ impl BrokerAdapter for TradovateBroker {
             cash: money("totalCashValue", snapshot.total_cash_value)?,
             buying_power: equity - margin,
             available_margin: equity - margin,
+            day_trade_count: None,
+            margin_account: true,
         })
     }
 

@@ -44,19 +44,38 @@ impl Connected {
 /// The brokers asked for, built from the environment. Every missing
 /// variable of every broker is named at once (exit code 2).
 pub fn from_env(names: &[BrokerName], live: bool, device_file: &Path) -> Result<Vec<Connected>, Failure> {
+    from_env_reporting(names, live, device_file, None)
+}
+
+/// [`from_env`], with breaker transitions and retries reported to `notices`.
+pub fn from_env_reporting(
+    names: &[BrokerName],
+    live: bool,
+    device_file: &Path,
+    notices: Option<noise_broker::http::NoticeSink>,
+) -> Result<Vec<Connected>, Failure> {
     let mut missing = Vec::new();
     let mut connected = Vec::new();
     for name in names {
         match name {
             BrokerName::Alpaca => match AlpacaConfig::from_env(live) {
                 Ok(config) => {
-                    connected.push(Connected::Alpaca(Arc::new(AlpacaBroker::new(config).map_err(Failure::internal)?)))
+                    let mut broker = AlpacaBroker::new(config).map_err(Failure::internal)?;
+                    if let Some(sink) = &notices {
+                        broker = broker.with_notices(sink.clone());
+                    }
+                    connected.push(Connected::Alpaca(Arc::new(broker)))
                 }
                 Err(vars) => missing.extend(vars),
             },
             BrokerName::Tradovate => match TradovateConfig::from_env(live, device_file) {
-                Ok(config) => connected
-                    .push(Connected::Tradovate(Arc::new(TradovateBroker::new(config).map_err(Failure::internal)?))),
+                Ok(config) => {
+                    let mut broker = TradovateBroker::new(config).map_err(Failure::internal)?;
+                    if let Some(sink) = &notices {
+                        broker = broker.with_notices(sink.clone());
+                    }
+                    connected.push(Connected::Tradovate(Arc::new(broker)))
+                }
                 Err(vars) => missing.extend(vars),
             },
         }

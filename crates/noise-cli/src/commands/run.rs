@@ -101,13 +101,28 @@ pub fn run(options: &Options) -> Result<(), Failure> {
     let (config, source) = config::load(options.config.as_deref())?;
     let settings = settings(options, &config.engine)?;
     let warm_up_days = i64::from(config.engine.warm_up_days);
-    let brokers = if options.broker.is_empty() { None } else { Some(real_brokers(options)?) };
+    // Breaker transitions and retries, as they happen: audited and alerted below.
+    let (notices_tx, mut notices) = tokio::sync::mpsc::unbounded_channel::<noise_broker::http::BrokerNotice>();
+    let sink: noise_broker::http::NoticeSink = Arc::new(move |n| {
+        let _ = notices_tx.send(n);
+    });
+    let brokers = if options.broker.is_empty() { None } else { Some(real_brokers(options, sink)?) };
     let live = options.live;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::internal)?;
     runtime.block_on(async move {
         let store = Store::open(&settings.db)
             .await
             .map_err(|e| Failure::bad_input(anyhow!("{}: {e}", settings.db.display())))?;
+        // Every engine event, for the API's event stream (dropped when nobody listens).
+        let (events_tx, _) = tokio::sync::broadcast::channel::<noise_api::StreamEvent>(1024);
+        let (audit_store, broker_events) = (store.clone(), events_tx.clone());
+        tokio::spawn(async move {
+            while let Some(notice) = notices.recv().await {
+                report_notice(&audit_store, &broker_events, &notice).await;
+            }
+        });
+        // Reported before the first call, so a failing login is audited too.
+        tokio::task::yield_now().await;
         let target = match brokers {
             None => Target::Sim(Arc::new(
                 SimBroker::open(&settings.sim_state, SimConfig::from(&config.sim), &config.instruments)
@@ -127,8 +142,6 @@ pub fn run(options: &Options) -> Result<(), Failure> {
         };
         let mode = if live { "live" } else { "paper" };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        // Every engine event, for the API's event stream (dropped when nobody listens).
-        let (events_tx, _) = tokio::sync::broadcast::channel::<noise_api::StreamEvent>(1024);
         // The API's controls (pause, resume, breaker reset, sync), applied between minutes.
         let (controls_tx, controls_rx) = tokio::sync::mpsc::channel::<noise_engine::ControlRequest>(16);
         // The engine's clock for the API: the time of its latest event (a simulation keeps its own time).
@@ -242,7 +255,10 @@ pub fn run(options: &Options) -> Result<(), Failure> {
 
 /// The brokers `--broker` names, from the environment; the simulation's
 /// own flags make no sense with them and are refused.
-fn real_brokers(options: &Options) -> Result<Vec<Arc<dyn noise_broker::BrokerAdapter>>, Failure> {
+fn real_brokers(
+    options: &Options,
+    notices: noise_broker::http::NoticeSink,
+) -> Result<Vec<Arc<dyn noise_broker::BrokerAdapter>>, Failure> {
     let simulation_only = [
         ("--speed", options.speed.is_some()),
         ("--start", options.start.is_some()),
@@ -255,9 +271,40 @@ fn real_brokers(options: &Options) -> Result<Vec<Arc<dyn noise_broker::BrokerAda
             "{flag} is for the simulated market; with --broker the market and its clock are the brokers'"
         )));
     }
+    let device = crate::commands::brokers::device_file();
     let connected =
-        crate::commands::brokers::from_env(&options.broker, options.live, &crate::commands::brokers::device_file())?;
+        crate::commands::brokers::from_env_reporting(&options.broker, options.live, &device, Some(notices))?;
     Ok(connected.iter().map(|c| c.adapter()).collect())
+}
+
+/// A broker's breaker transition or retry: an audit event, on the event
+/// stream, and for a transition an ALERT line on standard error.
+async fn report_notice(
+    store: &Store,
+    events: &tokio::sync::broadcast::Sender<noise_api::StreamEvent>,
+    notice: &noise_broker::http::BrokerNotice,
+) {
+    use noise_broker::http::BrokerNotice;
+    let (event_type, details) = match notice {
+        BrokerNotice::Breaker { broker, transition } => {
+            eprintln!(
+                "ALERT: {broker:?} circuit breaker {:?} -> {:?} after {} failures",
+                transition.from, transition.to, transition.failures
+            );
+            ("broker_breaker", serde_json::json!({"broker": broker, "transition": transition}))
+        }
+        BrokerNotice::Retrying { broker, what, attempt, wait, why } => (
+            "broker_retry",
+            serde_json::json!({"broker": broker, "call": what, "attempt": attempt, "wait_ms": wait.as_millis() as u64, "why": why}),
+        ),
+    };
+    if let Ok(mut conn) = store.pool().acquire().await
+        && let Err(error) = noise_store::audit::append(&mut conn, Utc::now(), event_type, "broker", &details).await
+    {
+        eprintln!("cannot audit {event_type}: {error}");
+    }
+    let json = serde_json::json!({"time": Utc::now(), "event": {"type": event_type, "data": details}}).to_string();
+    let _ = events.send(noise_api::StreamEvent { kind: "broker", json });
 }
 
 fn print_broker_banner(
