@@ -149,6 +149,9 @@ pub struct OrderState {
 pub enum BrokerError {
     #[error("{broker:?} refused the order: {reason}")]
     Rejected { broker: BrokerKind, reason: String },
+    /// The credentials or the session were refused (HTTP 401): log in again.
+    #[error("{broker:?} refused the credentials: {reason}")]
+    Unauthorized { broker: BrokerKind, reason: String },
     #[error("{broker:?} does not know order {id}")]
     NotFound { broker: BrokerKind, id: String },
     #[error("{broker:?} is unavailable: {reason}")]
@@ -180,6 +183,17 @@ pub trait BrokerAdapter: Send + Sync {
     async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError>;
     /// The most recent completed 1-minute bars for a symbol, oldest first.
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError>;
+
+    /// Bars of `minutes` minutes whose start lies in `[start, end]`, oldest
+    /// first, every page read; `progress` hears the count so far.
+    async fn bar_history(
+        &self,
+        symbol: &str,
+        minutes: u32,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<Bar>, BrokerError>;
 
     /// Whether each broker behind this adapter answers now (the account is
     /// read): `Err` says why not.

@@ -221,6 +221,17 @@ impl BrokerAdapter for BrokerManager {
         outcome
     }
 
+    async fn bar_history(
+        &self,
+        symbol: &str,
+        minutes: u32,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<Bar>, BrokerError> {
+        self.route(symbol)?.bar_history(symbol, minutes, start, end, progress).await
+    }
+
     /// Each broker on its own: one being down does not hide the other.
     async fn connectivity(&self) -> Vec<(BrokerKind, Result<(), String>)> {
         let mut all = Vec::new();
@@ -327,6 +338,17 @@ mod tests {
             }))
         }
         async fn recent_bars(&self, _: &str, _: usize) -> Result<Vec<Bar>, BrokerError> {
+            self.down()?;
+            Ok(Vec::new())
+        }
+        async fn bar_history(
+            &self,
+            _: &str,
+            _: u32,
+            _: chrono::DateTime<chrono::Utc>,
+            _: chrono::DateTime<chrono::Utc>,
+            _: &mut (dyn FnMut(usize) + Send),
+        ) -> Result<Vec<Bar>, BrokerError> {
             self.down()?;
             Ok(Vec::new())
         }

@@ -9,6 +9,7 @@ mod http;
 #[path = "support/approval.rs"]
 mod support;
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,8 +28,21 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 
+/// What the fake does with the next request to a route.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    ServerError,
+    TooMany {
+        retry_after: u64,
+    },
+    Malformed,
+    /// Book the order, answer after the client gave up.
+    SlowAfterBooking,
+}
+
 #[derive(Default)]
 struct Fake {
+    faults: Mutex<HashMap<&'static str, VecDeque<Fault>>>,
     token: Mutex<String>,
     logins: AtomicUsize,
     renewals: AtomicUsize,
@@ -112,6 +126,22 @@ async fn serve_rest(fake: Arc<Fake>, mut stream: TcpStream) {
     if bearer != format!("Bearer {}", fake.token.lock().unwrap()) {
         return respond(&mut stream, 401, "", "").await;
     }
+    let route: &'static str = match path.as_str() {
+        "/cashBalance/getcashbalancesnapshot" => "cash",
+        "/position/deps" => "positions",
+        "/account/list" => "accounts",
+        "/order/placeoso" | "/order/placeorder" => "place",
+        _ => "other",
+    };
+    let fault = fake.faults.lock().unwrap().get_mut(route).and_then(VecDeque::pop_front);
+    match fault {
+        Some(Fault::ServerError) => return respond(&mut stream, 500, "", "").await,
+        Some(Fault::TooMany { retry_after }) => {
+            return respond(&mut stream, 429, &format!("Retry-After: {retry_after}\r\n"), "").await;
+        }
+        Some(Fault::Malformed) => return respond(&mut stream, 200, "", r#"[{"id": 101, "name": "#).await,
+        _ => {}
+    }
     let query_id = |key: &str| query_value(&request.query, key).and_then(|v| v.parse::<i64>().ok()).unwrap_or(-1);
     let reply: Value = match (request.method.as_str(), path.as_str()) {
         ("GET", "/auth/renewaccesstoken") => {
@@ -138,13 +168,18 @@ async fn serve_rest(fake: Arc<Fake>, mut stream: TcpStream) {
             if let Some(reason) = fake.reject_next_place.lock().unwrap().take() {
                 json!({"failureReason": reason, "failureText": "price is not on the tick grid"})
             } else {
-                let mut orders = fake.orders.lock().unwrap();
-                let id = 5000 + orders.len() as i64;
-                orders.push(json!({"id": id, "clOrdId": body["clOrdId"], "contractId": 9000 + body["symbol"].as_str().unwrap().len() as i64,
-                                   "action": body["action"], "qty": body["orderQty"], "status": "Working"}));
-                drop(orders);
+                let id = {
+                    let mut orders = fake.orders.lock().unwrap();
+                    let id = 5000 + orders.len() as i64;
+                    orders.push(json!({"id": id, "clOrdId": body["clOrdId"], "contractId": 9000 + body["symbol"].as_str().unwrap().len() as i64,
+                                       "action": body["action"], "qty": body["orderQty"], "status": "Working"}));
+                    id
+                };
                 if std::mem::take(&mut *fake.drop_next_place_after_booking.lock().unwrap()) {
                     return; // booked, then the connection drops before the answer
+                }
+                if matches!(fault, Some(Fault::SlowAfterBooking)) {
+                    tokio::time::sleep(Duration::from_secs(2)).await; // booked; the answer comes too late
                 }
                 json!({"orderId": id, "oso1Id": id + 1, "oso2Id": id + 2})
             }
@@ -403,4 +438,41 @@ async fn a_dropped_market_data_socket_reconnects_and_resubscribes() {
     let bars = stream.bars(9001);
     assert_eq!(bars[2].close, dec!(21451.25), "the forming bar re-sent is updated, not doubled");
     let _ = stop_tx.send(true);
+}
+
+impl Fake {
+    fn fail(&self, route: &'static str, faults: &[Fault]) {
+        self.faults.lock().unwrap().entry(route).or_default().extend(faults.iter().copied());
+    }
+}
+
+#[tokio::test]
+async fn five_hundreds_429s_malformed_bodies_and_timeouts_behave_as_specified() {
+    let (fake, rest, md) = start().await;
+    let tradovate = broker(&rest, &md);
+    tradovate.authenticate().await.unwrap();
+    // Reads are retried on 5xx and 429 (Retry-After waited out) and then succeed.
+    fake.fail("cash", &[Fault::ServerError, Fault::TooMany { retry_after: 1 }]);
+    let started = std::time::Instant::now();
+    assert_eq!(tradovate.account().await.unwrap().equity, dec!(51234.25));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    // A body that does not parse is an error with the raw reply. (This second
+    // session ends the first one's token, as Tradovate does: the first logs in again below.)
+    let fresh = broker(&rest, &md);
+    fake.fail("accounts", &[Fault::Malformed]);
+    match fresh.authenticate().await {
+        Err(BrokerError::Malformed { snippet, .. }) => assert!(snippet.contains("\"name\":"), "{snippet}"),
+        other => panic!("{other:?}"),
+    }
+    // A placement that times out after Tradovate booked it is found by clOrdId, never resent.
+    fake.fail("place", &[Fault::SlowAfterBooking]);
+    let state = tradovate.place_order(&mnq_order("noise-9-MNQ")).await.unwrap();
+    assert_eq!(state.client_order_id, "noise-9-MNQ");
+    assert_eq!((fake.places.load(Ordering::SeqCst), fake.orders.lock().unwrap().len()), (1, 1));
+    // A 500 on a placement (answered before the order handler: nothing booked) is never
+    // retried blindly either: looked up, not found, then sent once more and booked once.
+    fake.fail("place", &[Fault::ServerError]);
+    tradovate.place_order(&mnq_order("noise-10-MNQ")).await.unwrap();
+    assert_eq!((fake.places.load(Ordering::SeqCst), fake.orders.lock().unwrap().len()), (2, 2));
+    assert_eq!(fake.logins.load(Ordering::SeqCst), 3, "the ended session logged in again once");
 }

@@ -261,3 +261,86 @@ fn real_brokers_need_their_variables_and_say_what_failed() {
         "never the secret"
     );
 }
+
+#[path = "../../noise-broker/tests/support/http.rs"]
+mod fake_http;
+
+/// `noise data fetch` through a fake Alpaca market-data host: every page of
+/// bars, into the CSV the backtester reads.
+#[test]
+fn data_fetch_writes_every_page_into_a_bar_csv_the_backtester_reads() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let Some(request) = fake_http::read_request(&mut stream).await else { return };
+                assert_eq!(request.header("apca-api-key-id"), Some("key"));
+                assert_eq!(request.path, "/v2/stocks/SPY/bars");
+                let second = fake_http::query_value(&request.query, "page_token").is_some();
+                let minutes: Vec<u32> = if second { (35..60).collect() } else { (30..35).collect() };
+                let bars: Vec<String> = minutes
+                    .iter()
+                    .map(|m| format!(r#"{{"t":"2026-01-02T14:{m:02}:00Z","o":590.1,"h":590.5,"l":589.9,"c":590.25,"v":1200,"n":10,"vw":590.2}}"#))
+                    .collect();
+                let token = if second { "null".to_string() } else { "\"next\"".to_string() };
+                let body = format!(r#"{{"bars":[{}],"symbol":"SPY","next_page_token":{token}}}"#, bars.join(","));
+                fake_http::respond(&mut stream, 200, "", &body).await;
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("spy.csv");
+    let fetched = Command::new(env!("CARGO_BIN_EXE_noise"))
+        .args([
+            "data",
+            "fetch",
+            "--symbol",
+            "spy",
+            "--from",
+            "2026-01-02",
+            "--to",
+            "2026-01-02",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .current_dir(dir.path())
+        .env("ALPACA_API_KEY", "key")
+        .env("ALPACA_API_SECRET", "secret")
+        .env("ALPACA_TRADING_URL", &url)
+        .env("ALPACA_DATA_URL", &url)
+        .output()
+        .unwrap();
+    assert!(fetched.status.success(), "{}", stderr(&fetched));
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "timestamp,open,high,low,close,volume");
+    assert_eq!(lines.len(), 1 + 30, "both pages");
+    assert_eq!(lines[1], "2026-01-02T14:30:00Z,590.1,590.5,589.9,590.25,1200");
+    let report = noise(&["backtest", "--data", out.to_str().unwrap(), "--no-store", "--quiet"]);
+    assert!(report.status.success(), "the backtester reads it: {}", stderr(&report));
+    let bad = Command::new(env!("CARGO_BIN_EXE_noise"))
+        .args([
+            "data",
+            "fetch",
+            "--symbol",
+            "SPY",
+            "--from",
+            "2026-01-02",
+            "--to",
+            "2026-01-02",
+            "--timeframe",
+            "5Sec",
+            "--out",
+            "x.csv",
+        ])
+        .current_dir(dir.path())
+        .env("ALPACA_API_KEY", "key")
+        .env("ALPACA_API_SECRET", "secret")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--timeframe"), "{}", stderr(&bad));
+}

@@ -81,6 +81,16 @@ impl BrokerAdapter for MarketBroker {
     async fn order_status(&self, id: &str) -> Result<Option<OrderState>, BrokerError> {
         self.sim.order_status(id).await
     }
+    async fn bar_history(
+        &self,
+        symbol: &str,
+        minutes: u32,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<Bar>, BrokerError> {
+        self.sim.bar_history(symbol, minutes, start, end, progress).await
+    }
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {
         if symbol == self.broken {
             return Err(BrokerError::Unavailable { broker: BrokerKind::Tradovate, reason: "market data down".into() });

@@ -351,7 +351,11 @@ fn refusal(reply: &Reply) -> BrokerError {
         .ok()
         .and_then(|e| e.message.map(|m| format!("{m} (code {})", e.code.unwrap_or_default())))
         .unwrap_or_else(|| reply.snippet());
-    BrokerError::Rejected { broker: BROKER, reason: format!("HTTP {}: {detail}", reply.status.as_u16()) }
+    let reason = format!("HTTP {}: {detail}", reply.status.as_u16());
+    match reply.status {
+        StatusCode::UNAUTHORIZED => BrokerError::Unauthorized { broker: BROKER, reason },
+        _ => BrokerError::Rejected { broker: BROKER, reason },
+    }
 }
 
 fn malformed(what: &str, detail: &str, snippet: &str) -> BrokerError {
@@ -368,6 +372,15 @@ fn parse_ok<T: DeserializeOwned>(reply: &Reply, what: &str) -> Result<T, BrokerE
         return Err(refusal(reply));
     }
     parse(reply, what)
+}
+
+/// Alpaca's word for bars of `minutes` minutes (`1Min`, `2Hour`, `1Day`).
+pub fn timeframe(minutes: u32) -> String {
+    match minutes {
+        m if m >= 1440 && m % 1440 == 0 => format!("{}Day", m / 1440),
+        m if m >= 60 && m % 60 == 0 => format!("{}Hour", m / 60),
+        m => format!("{m}Min"),
+    }
 }
 
 /// Our order as Alpaca's body: decimal strings, a bracket when the approval
@@ -492,6 +505,17 @@ impl BrokerAdapter for AlpacaBroker {
 
     async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError> {
         self.by_client_order_id(client_order_id).await
+    }
+
+    async fn bar_history(
+        &self,
+        symbol: &str,
+        minutes: u32,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<Bar>, BrokerError> {
+        self.bars(symbol, &timeframe(minutes), start, end, progress).await
     }
 
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {

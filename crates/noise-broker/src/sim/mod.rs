@@ -231,6 +231,31 @@ impl BrokerAdapter for SimBroker {
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {
         Ok(self.state.lock().await.recent_bars(symbol, limit))
     }
+
+    /// The 1-minute bars the simulator has seen in the range (it keeps a
+    /// recent window; it has no other history).
+    async fn bar_history(
+        &self,
+        symbol: &str,
+        minutes: u32,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<Bar>, BrokerError> {
+        if minutes != 1 {
+            return Err(BrokerError::State(format!("the simulator keeps 1-minute bars, not {minutes}-minute ones")));
+        }
+        let bars: Vec<Bar> = self
+            .state
+            .lock()
+            .await
+            .recent_bars(symbol, usize::MAX)
+            .into_iter()
+            .filter(|b| b.time >= start && b.time <= end)
+            .collect();
+        progress(bars.len());
+        Ok(bars)
+    }
 }
 
 /// The time the simulator has reached: the close of the last bar it saw.

@@ -280,14 +280,33 @@ impl TradovateBroker {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, BrokerError> {
-        let token = self.access_token().await?;
-        let value = self.exchange(Method::GET, path, Some(&token), None, Retry::Safe).await?;
-        decode(value, path)
+        self.authorised(Method::GET, path, None, Retry::Safe).await
     }
 
     async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value, retry: Retry) -> Result<T, BrokerError> {
+        self.authorised(Method::POST, path, Some(body), retry).await
+    }
+
+    /// A call with the session's token. A 401 means the session ended (a
+    /// login elsewhere ends the oldest of a user's sessions; the token
+    /// expired): Tradovate did not act on the request, so it is sent once
+    /// more after a fresh login.
+    async fn authorised<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        retry: Retry,
+    ) -> Result<T, BrokerError> {
         let token = self.access_token().await?;
-        let value = self.exchange(Method::POST, path, Some(&token), Some(body), retry).await?;
+        let value = match self.exchange(method.clone(), path, Some(&token), body, retry).await {
+            Err(BrokerError::Unauthorized { .. }) => {
+                self.known.lock().await.token = None;
+                let token = self.access_token().await?;
+                self.exchange(method, path, Some(&token), body, retry).await?
+            }
+            other => other?,
+        };
         decode(value, path)
     }
 
@@ -507,9 +526,10 @@ fn malformed(what: &str, detail: &str, snippet: &str) -> BrokerError {
 fn parse_reply(reply: &Reply, path: &str) -> Result<Value, BrokerError> {
     match reply.status.as_u16() {
         200..=299 => serde_json::from_str(&reply.body).map_err(|e| malformed(path, &e.to_string(), &reply.body)),
-        401 => {
-            Err(BrokerError::Rejected { broker: BROKER, reason: format!("{path}: HTTP 401 (token or device refused)") })
-        }
+        401 => Err(BrokerError::Unauthorized {
+            broker: BROKER,
+            reason: format!("{path}: HTTP 401 (token or device refused)"),
+        }),
         404 => Err(BrokerError::NotFound { broker: BROKER, id: path.to_string() }),
         status => {
             Err(BrokerError::Rejected { broker: BROKER, reason: format!("{path}: HTTP {status}: {}", reply.snippet()) })
@@ -657,6 +677,17 @@ impl BrokerAdapter for TradovateBroker {
             Some(order_id) => self.order_state(client_order_id, order_id).await.map(Some),
             None => Ok(None),
         }
+    }
+
+    async fn bar_history(
+        &self,
+        symbol: &str,
+        minutes: u32,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<Bar>, BrokerError> {
+        self.history(symbol, minutes, start, end, progress).await
     }
 
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {

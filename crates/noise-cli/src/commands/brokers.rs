@@ -186,6 +186,7 @@ fn explain(error: &BrokerError) -> String {
     match error {
         BrokerError::Unavailable { reason, .. } => format!("unreachable: {reason}"),
         BrokerError::Rejected { reason, .. } => format!("refused: {reason}"),
+        BrokerError::Unauthorized { reason, .. } => format!("login refused: {reason}"),
         BrokerError::Malformed { detail, snippet, .. } => {
             format!("a reply that does not parse: {detail} (reply: {snippet})")
         }
@@ -217,18 +218,12 @@ pub fn fetch(symbol: &str, from: &str, to: &str, timeframe: &str, out: &Path, li
     progress.set_message(format!("{symbol} {timeframe}"));
     let mut tick = |n: usize| progress.set_position(n as u64);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::internal)?;
+    let adapter = brokers[0].adapter();
+    if instrument.broker == BrokerKind::Tradovate && instrument.asset_class != AssetClass::Future {
+        return Err(Failure::bad_input(anyhow!("{symbol} is not a future")));
+    }
     let bars = runtime
-        .block_on(async {
-            match &brokers[0] {
-                Connected::Alpaca(alpaca) => alpaca.bars(&symbol, timeframe, start, end, &mut tick).await,
-                Connected::Tradovate(tradovate) => {
-                    if instrument.asset_class != AssetClass::Future {
-                        return Err(BrokerError::State(format!("{symbol} is not a future")));
-                    }
-                    tradovate.history(&symbol, minutes, start, end, &mut tick).await
-                }
-            }
-        })
+        .block_on(adapter.bar_history(&symbol, minutes, start, end, &mut tick))
         .map_err(|e| Failure::internal(anyhow!("{symbol}: {}", explain(&e))))?;
     progress.finish_and_clear();
     let mut csv = String::from("timestamp,open,high,low,close,volume\n");
