@@ -400,8 +400,11 @@ async fn a_refused_order_is_final_and_a_dropped_answer_is_found_by_its_client_id
 async fn bars_come_over_the_market_data_socket_with_heartbeats() {
     let (fake, rest, md) = start().await;
     *fake.md_delay_before_history.lock().unwrap() = Duration::from_millis(2800);
-    let bars = broker(&rest, &md).recent_bars("MNQ", 10).await.unwrap();
+    let tradovate = broker(&rest, &md);
+    let bars = tradovate.recent_bars("MNQ", 10).await.unwrap();
     assert_eq!(bars.len(), 3);
+    let held = tradovate.positions().await.unwrap();
+    assert_eq!(held[0].market_price, dec!(21450.75), "positions are marked at the last close read");
     assert_eq!((bars[0].close, bars[0].volume), (dec!(21451.0), dec!(200)));
     assert!(fake.md_heartbeats.load(Ordering::SeqCst) >= 1, "`[]` sent while waiting");
     let requests = fake.md_requests.lock().unwrap().clone();

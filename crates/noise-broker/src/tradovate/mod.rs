@@ -143,6 +143,9 @@ struct Known {
     contract_names: HashMap<i64, String>,
     /// Our client order ids to Tradovate's order ids, as placed or found.
     orders: HashMap<String, i64>,
+    /// The latest close seen per product root: REST gives positions no
+    /// market price, the bars read through this adapter do.
+    marks: HashMap<String, Decimal>,
 }
 
 pub struct TradovateBroker {
@@ -610,12 +613,14 @@ impl BrokerAdapter for TradovateBroker {
                 .net_price
                 .and_then(price)
                 .ok_or_else(|| malformed("/position/deps", "a position without netPrice", ""))?;
+            let symbol = root_of(&name);
+            // REST has no mark: the last close read through this adapter, else the average price.
+            let mark = self.known.lock().await.marks.get(&symbol).copied().unwrap_or(average);
             positions.push(BrokerPosition {
-                symbol: root_of(&name),
+                symbol,
                 quantity: Decimal::from(row.net_pos),
                 average_price: average,
-                // REST has no mark; the engine marks positions with its own last bar.
-                market_price: average,
+                market_price: mark,
             });
         }
         Ok(positions)
@@ -693,6 +698,10 @@ impl BrokerAdapter for TradovateBroker {
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {
         let (contract_id, _) = self.contract(symbol, Utc::now().date_naive()).await?;
         let token = self.access_token().await?;
-        md::chart_once(&self.config.md_url, &token, contract_id, limit).await
+        let bars = md::chart_once(&self.config.md_url, &token, contract_id, limit).await?;
+        if let Some(last) = bars.last() {
+            self.known.lock().await.marks.insert(symbol.to_string(), last.close);
+        }
+        Ok(bars)
     }
 }
