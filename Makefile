@@ -53,10 +53,10 @@ lint:
 unit:
 	$(CARGO) test --workspace
 
-## conformance: the Alpaca adapter against Prism mocks of Alpaca's official OpenAPI
-## documents (specs/), which validate every request (Prism is installed into .cache/ by npm).
+## conformance: the broker adapters against Prism mocks of the brokers' OpenAPI documents
+## (specs/), which validate every request (Prism is installed into .cache/ by npm).
 conformance:
-	CARGO=$(CARGO) bash tests/conformance/alpaca.sh
+	CARGO=$(CARGO) bash tests/conformance/brokers.sh
 
 ## e2e: the dashboard's unit tests, then the browser tests: headless Chromium against
 ## `noise run` serving the built dashboard while the simulated market trades.

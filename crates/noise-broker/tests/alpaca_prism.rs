@@ -1,5 +1,5 @@
 //! The Alpaca adapter against Prism mocks of Alpaca's official OpenAPI
-//! documents (`tests/conformance/alpaca.sh` starts them; `make test` runs
+//! documents (`tests/conformance/brokers.sh` starts them; `make test` runs
 //! it). Prism checks every request against the spec: a wrong path, header,
 //! query parameter or body answers 4xx and fails here. Prism's answers are
 //! the spec's examples, or placeholders where the spec has none ("string"
@@ -15,7 +15,7 @@ use noise_core::signal::Direction;
 use rust_decimal_macros::dec;
 
 fn alpaca() -> AlpacaBroker {
-    let url = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name}: run tests/conformance/alpaca.sh"));
+    let url = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name}: run tests/conformance/brokers.sh"));
     AlpacaBroker::new(AlpacaConfig {
         key_id: "conformance-key".into(),
         secret: "conformance-secret".into(),
@@ -28,7 +28,7 @@ fn alpaca() -> AlpacaBroker {
 }
 
 #[tokio::test]
-#[ignore = "needs the Prism mocks: tests/conformance/alpaca.sh"]
+#[ignore = "needs the Prism mocks: tests/conformance/brokers.sh"]
 async fn account_clock_and_pdt_facts_conform() {
     let alpaca = alpaca();
     alpaca.authenticate().await.unwrap();
@@ -44,7 +44,7 @@ async fn account_clock_and_pdt_facts_conform() {
 }
 
 #[tokio::test]
-#[ignore = "needs the Prism mocks: tests/conformance/alpaca.sh"]
+#[ignore = "needs the Prism mocks: tests/conformance/brokers.sh"]
 async fn a_bracket_order_request_conforms_and_its_answer_parses() {
     let (approval, _) = support::approval("SPY", "spy-1m.csv", Direction::Long);
     let order = OrderRequest::from_approval(&approval, "noise-202603091401-SPY");
@@ -54,7 +54,7 @@ async fn a_bracket_order_request_conforms_and_its_answer_parses() {
 }
 
 #[tokio::test]
-#[ignore = "needs the Prism mocks: tests/conformance/alpaca.sh"]
+#[ignore = "needs the Prism mocks: tests/conformance/brokers.sh"]
 async fn placeholders_in_decimal_fields_are_refused_with_the_reply() {
     let alpaca = alpaca();
     // The spec has no example for these: Prism fills decimals with "string".
@@ -69,7 +69,7 @@ async fn placeholders_in_decimal_fields_are_refused_with_the_reply() {
 }
 
 #[tokio::test]
-#[ignore = "needs the Prism mocks: tests/conformance/alpaca.sh"]
+#[ignore = "needs the Prism mocks: tests/conformance/brokers.sh"]
 async fn market_data_bars_conform_and_paging_stops_on_a_repeated_token() {
     let alpaca = alpaca();
     let bars = alpaca.recent_bars("SPY", 5).await.unwrap();

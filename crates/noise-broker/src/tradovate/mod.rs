@@ -267,16 +267,7 @@ impl TradovateBroker {
     }
 
     async fn login(&self) -> Result<Token, BrokerError> {
-        let cid = if self.config.cid_as_string {
-            json!(self.config.cid)
-        } else {
-            self.config.cid.parse::<i64>().map(|n| json!(n)).unwrap_or_else(|_| json!(self.config.cid))
-        };
-        let body = json!({
-            "name": self.config.username, "password": self.config.password,
-            "appId": self.config.app_id, "appVersion": self.config.app_version,
-            "cid": cid, "sec": self.config.secret, "deviceId": self.config.device_id,
-        });
+        let body = login_body(&self.config);
         // A login is not retried on failure: only failures count against the hourly limit.
         let value = self.exchange(Method::POST, "/auth/accesstokenrequest", None, Some(&body), Retry::Never).await?;
         token_from(&value, "/auth/accesstokenrequest")
@@ -430,40 +421,69 @@ impl TradovateBroker {
 
     /// The body of our order: `placeorder`, or `placeoso` with the bracket.
     async fn order_body(&self, order: &OrderRequest) -> Result<(String, Value), BrokerError> {
-        let (account_id, account_name) = self.account_id().await?;
+        let account = self.account_id().await?;
         let (_, contract) = self.contract(order.symbol(), Utc::now().date_naive()).await?;
-        let action = |side: Side| if side == Side::Buy { "Buy" } else { "Sell" };
-        let quantity = order.quantity().trunc().to_string().parse::<i64>().map_err(|_| BrokerError::Rejected {
-            broker: BROKER,
-            reason: format!("{} contracts is not a whole number", order.quantity()),
-        })?;
-        let mut body = json!({
-            "accountSpec": account_name, "accountId": account_id, "clOrdId": order.client_order_id(),
-            "action": action(order.side()), "symbol": contract, "orderQty": quantity,
-            "timeInForce": "Day", "isAutomated": true,
-        });
-        match order.kind() {
-            OrderKind::Market => body["orderType"] = json!("Market"),
-            OrderKind::Limit(p) => {
-                body["orderType"] = json!("Limit");
-                body["price"] = json!(number(p));
-            }
-            OrderKind::Stop(p) => {
-                body["orderType"] = json!("Stop");
-                body["stopPrice"] = json!(number(p));
-            }
-        }
-        let exit = if order.side() == Side::Buy { Side::Sell } else { Side::Buy };
-        let path = match (order.take_profit(), order.stop_loss()) {
-            (Some(target), Some(stop)) => {
-                body["bracket1"] = json!({"action": action(exit), "orderType": "Limit", "price": number(target), "timeInForce": "GTC"});
-                body["bracket2"] = json!({"action": action(exit), "orderType": "Stop", "stopPrice": number(stop), "timeInForce": "GTC"});
-                "/order/placeoso"
-            }
-            _ => "/order/placeorder",
-        };
-        Ok((path.to_string(), body))
+        order_request(order, &account, &contract)
     }
+}
+
+/// The login body (`AccessTokenRequest`): `cid` a number as Tradovate's
+/// examples send it, or a string as its schema types it.
+pub fn login_body(config: &TradovateConfig) -> Value {
+    let cid = if config.cid_as_string {
+        json!(config.cid)
+    } else {
+        config.cid.parse::<i64>().map(|n| json!(n)).unwrap_or_else(|_| json!(config.cid))
+    };
+    json!({
+        "name": config.username, "password": config.password,
+        "appId": config.app_id, "appVersion": config.app_version,
+        "cid": cid, "sec": config.secret, "deviceId": config.device_id,
+    })
+}
+
+/// Our order as Tradovate's: the path (`placeorder`, or `placeoso` with the
+/// bracket) and the body, for `account` (id, name) and the contract's name.
+pub fn order_request(
+    order: &OrderRequest,
+    account: &(i64, String),
+    contract: &str,
+) -> Result<(String, Value), BrokerError> {
+    let action = |side: Side| if side == Side::Buy { "Buy" } else { "Sell" };
+    let quantity =
+        order.quantity().trunc().to_string().parse::<i64>().ok().filter(|q| Decimal::from(*q) == order.quantity());
+    let quantity = quantity.ok_or_else(|| BrokerError::Rejected {
+        broker: BROKER,
+        reason: format!("{} contracts is not a whole number", order.quantity()),
+    })?;
+    let mut body = json!({
+        "accountSpec": account.1, "accountId": account.0, "clOrdId": order.client_order_id(),
+        "action": action(order.side()), "symbol": contract, "orderQty": quantity,
+        "timeInForce": "Day", "isAutomated": true,
+    });
+    match order.kind() {
+        OrderKind::Market => body["orderType"] = json!("Market"),
+        OrderKind::Limit(p) => {
+            body["orderType"] = json!("Limit");
+            body["price"] = json!(number(p));
+        }
+        OrderKind::Stop(p) => {
+            body["orderType"] = json!("Stop");
+            body["stopPrice"] = json!(number(p));
+        }
+    }
+    let exit = if order.side() == Side::Buy { Side::Sell } else { Side::Buy };
+    let path = match (order.take_profit(), order.stop_loss()) {
+        (Some(target), Some(stop)) => {
+            body["bracket1"] =
+                json!({"action": action(exit), "orderType": "Limit", "price": number(target), "timeInForce": "GTC"});
+            body["bracket2"] =
+                json!({"action": action(exit), "orderType": "Stop", "stopPrice": number(stop), "timeInForce": "GTC"});
+            "/order/placeoso"
+        }
+        _ => "/order/placeorder",
+    };
+    Ok((path.to_string(), body))
 }
 
 impl TradovateBroker {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The Alpaca adapter against mock servers generated from Alpaca's official
-# OpenAPI documents (specs/), which validate every request the adapter sends
-# (Prism: a request that breaks the spec is answered 4xx/422 and fails the test).
+# The broker adapters against mock servers generated from the brokers' OpenAPI
+# documents (specs/: Alpaca's official trading and market-data specs, the
+# Tradovate excerpt), which validate every request (Prism: a request that
+# breaks the spec is answered 4xx/422 and fails the test).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PRISM=.cache/prism/node_modules/.bin/prism
@@ -13,18 +14,22 @@ fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TRADING_PORT=$(free_port)
 DATA_PORT=$(free_port)
+TRADOVATE_PORT=$(free_port)
 LOGS=$(mktemp -d)
 "$PRISM" mock -h 127.0.0.1 -p "$TRADING_PORT" specs/alpaca-trading-api.json > "$LOGS/trading.log" 2>&1 &
 TRADING_PID=$!
 "$PRISM" mock -h 127.0.0.1 -p "$DATA_PORT" specs/alpaca-market-data-api.json > "$LOGS/data.log" 2>&1 &
 DATA_PID=$!
-trap 'kill $TRADING_PID $DATA_PID 2>/dev/null || true; rm -rf "$LOGS"' EXIT
-for log in trading data; do
+"$PRISM" mock -h 127.0.0.1 -p "$TRADOVATE_PORT" specs/tradovate-openapi-excerpt.json > "$LOGS/tradovate.log" 2>&1 &
+TRADOVATE_PID=$!
+trap 'kill $TRADING_PID $DATA_PID $TRADOVATE_PID 2>/dev/null || true; rm -rf "$LOGS"' EXIT
+for log in trading data tradovate; do
   for _ in $(seq 1 120); do
     grep -q "Prism is listening" "$LOGS/$log.log" && break
     sleep 0.5
   done
   grep -q "Prism is listening" "$LOGS/$log.log" || { echo "Prism ($log) did not start:"; cat "$LOGS/$log.log"; exit 1; }
 done
-PRISM_TRADING_URL="http://127.0.0.1:$TRADING_PORT" PRISM_DATA_URL="http://127.0.0.1:$DATA_PORT" \
-  ${CARGO:-cargo} test -p noise-broker --test alpaca_prism -- --ignored --test-threads 1
+export PRISM_TRADING_URL="http://127.0.0.1:$TRADING_PORT" PRISM_DATA_URL="http://127.0.0.1:$DATA_PORT"
+export PRISM_TRADOVATE_URL="http://127.0.0.1:$TRADOVATE_PORT"
+${CARGO:-cargo} test -p noise-broker --test alpaca_prism --test tradovate_prism -- --ignored --test-threads 1
