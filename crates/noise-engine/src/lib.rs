@@ -93,6 +93,25 @@ pub enum ControlOutcomeError {
     Failed(String),
 }
 
+/// Why an intent is closed when the broker has no order under its id.
+const NEVER_SENT: &str = "never reached the broker (no order with this client order id); not re-sent";
+
+/// Closes an intent the broker never received: cancelled, with why.
+async fn close_never_sent(
+    tx: &mut SqliteConnection,
+    client_order_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    let status = OrderStatus::Cancelled;
+    trades::update_status(tx, client_order_id, status, None, Decimal::ZERO, None, Decimal::ZERO, Some(NEVER_SENT), now)
+        .await?;
+    Ok(())
+}
+
+/// How long an intent whose placement failed may stay unseen at the broker
+/// before the monitor closes it as never sent.
+const INTENT_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
 /// The last fill seen per symbol: what a closing round trip exits at.
 #[derive(Debug, Clone)]
 struct LastFill {
@@ -455,14 +474,28 @@ impl Engine {
         let open = trades::open_orders(&mut conn).await?;
         drop(conn);
         let mut states = Vec::new();
+        let mut never_arrived = Vec::new();
         for row in open {
-            if let Some(state) = self.broker.order_status(&row.client_order_id).await? {
-                states.push((row, state));
+            match self.broker.order_status(&row.client_order_id).await? {
+                Some(state) => states.push((row, state)),
+                // A placement that failed and that the broker does not have, past a grace
+                // period: it never arrived. It is closed, not sent again (the signal is old).
+                None if row.status == OrderStatus::Intent && now - row.created_at >= INTENT_GRACE => {
+                    never_arrived.push(row)
+                }
+                None => {}
             }
         }
         let held = self.broker.positions().await?;
         let mut tx = self.store.begin().await?;
         let mut events = Vec::new();
+        for row in &never_arrived {
+            close_never_sent(&mut tx, &row.client_order_id, now).await?;
+            audit::append(&mut tx, now, "intent_never_sent", ACTOR, &json!({"client_order_id": row.client_order_id}))
+                .await?;
+            let reason = NEVER_SENT.to_string();
+            events.push(EngineEvent::OrderRejected { client_order_id: row.client_order_id.clone(), reason });
+        }
         for (row, state) in &states {
             for leg in &state.legs {
                 // A leg already tracked is an open order of its own, handled on its turn.
@@ -596,19 +629,7 @@ impl Engine {
         for (row, state) in &answers {
             match state {
                 None if row.status == OrderStatus::Intent => {
-                    let why = "never reached the broker (no order with this client order id); not re-sent";
-                    trades::update_status(
-                        &mut tx,
-                        &row.client_order_id,
-                        OrderStatus::Cancelled,
-                        None,
-                        Decimal::ZERO,
-                        None,
-                        Decimal::ZERO,
-                        Some(why),
-                        now,
-                    )
-                    .await?;
+                    close_never_sent(&mut tx, &row.client_order_id, now).await?;
                     never_sent.push(row.client_order_id.clone());
                 }
                 None => {}

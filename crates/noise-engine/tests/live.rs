@@ -35,6 +35,10 @@ struct MarketBroker {
     market: tokio::sync::Mutex<(SyntheticMarket, HashMap<String, Vec<Bar>>)>,
     clock: Arc<VirtualClock>,
     broken: &'static str,
+    /// Placements whose answer is lost: odd ones after the broker booked them,
+    /// even ones before (the broker never saw them).
+    lose_answers: bool,
+    placements: std::sync::atomic::AtomicUsize,
 }
 
 impl MarketBroker {
@@ -73,7 +77,14 @@ impl BrokerAdapter for MarketBroker {
         self.sim.positions().await
     }
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderState, BrokerError> {
-        self.sim.place_order(order).await
+        let n = self.placements.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if !self.lose_answers {
+            return self.sim.place_order(order).await;
+        }
+        if n % 2 == 1 {
+            self.sim.place_order(order).await?;
+        }
+        Err(BrokerError::Unavailable { broker: BrokerKind::Alpaca, reason: "connection reset mid-order".into() })
     }
     async fn cancel_order(&self, id: &str) -> Result<OrderState, BrokerError> {
         self.sim.cancel_order(id).await
@@ -102,8 +113,15 @@ impl BrokerAdapter for MarketBroker {
     }
 }
 
-#[tokio::test]
-async fn the_live_loop_trades_and_a_broken_symbol_costs_only_its_own_minutes() {
+struct Setup {
+    _dir: tempfile::TempDir,
+    store: Store,
+    sim: Arc<SimBroker>,
+    summary: noise_engine::RunSummary,
+}
+
+/// Runs the live loop for `minutes` from Monday 2026-03-09 14:00 UTC.
+async fn run(minutes: u64, broken: &'static str, lose_answers: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let config = NoiseConfig::default();
     let start = Utc.with_ymd_and_hms(2026, 3, 9, 14, 0, 0).unwrap();
@@ -116,16 +134,53 @@ async fn the_live_loop_trades_and_a_broken_symbol_costs_only_its_own_minutes() {
         sim: sim.clone(),
         market: tokio::sync::Mutex::new((market, HashMap::new())),
         clock: clock.clone(),
-        broken: "MCL",
+        broken,
+        lose_answers,
+        placements: Default::default(),
     });
     let mut engine = Engine::new(config.clone(), store.clone(), broker.clone()).await.unwrap();
     let options =
-        LiveOptions { warm_up_bars: 3_000, settle: std::time::Duration::from_secs(3), max_minutes: Some(180) };
+        LiveOptions { warm_up_bars: 3_000, settle: std::time::Duration::from_secs(3), max_minutes: Some(minutes) };
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let summary =
         run_live(&mut engine, broker, &config.instruments, clock.as_ref(), &options, stop, None, &mut |_, _| {})
             .await
             .unwrap();
+    Setup { _dir: dir, store, sim, summary }
+}
+
+/// Every order at the broker is recorded once, under its client order id,
+/// and every recorded order is at the broker or closed as never sent.
+#[tokio::test]
+async fn answers_lost_mid_order_never_double_an_order_nor_leave_one_dangling() {
+    let Setup { store, sim, summary, .. } = run(120, "", true).await;
+    let mut conn = store.pool().acquire().await.unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT client_order_id, status FROM trades WHERE client_order_id NOT LIKE '%-sl' AND client_order_id NOT LIKE '%-tp'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert!(rows.len() >= 4, "several placements were tried: {rows:?} {summary:?}");
+    let mut at_broker = 0;
+    for (id, status) in &rows {
+        match sim.order_status(id).await.unwrap() {
+            Some(_) => {
+                at_broker += 1;
+                assert_ne!(status, "intent", "{id}: adopted by the monitor, not left as an intent");
+            }
+            None => assert_eq!(status, "cancelled", "{id}: never arrived, closed, not re-sent"),
+        }
+    }
+    assert!(at_broker > 0 && at_broker < rows.len(), "both kinds happened: {rows:?}");
+    let never = noise_store::audit::recent(&mut conn, Some("intent_never_sent"), 1000).await.unwrap();
+    assert_eq!(never.len(), rows.len() - at_broker);
+}
+
+#[tokio::test]
+async fn the_live_loop_trades_and_a_broken_symbol_costs_only_its_own_minutes() {
+    let Setup { store, summary, .. } = run(180, "MCL", false).await;
+    let start = Utc.with_ymd_and_hms(2026, 3, 9, 14, 0, 0).unwrap();
     assert_eq!(summary.minutes, 180);
     assert_eq!(summary.last_time, Some(start + TimeDelta::minutes(180)));
     assert!(summary.signals > 0 && summary.orders > 0 && summary.fills > 0, "{summary:?}");
