@@ -479,3 +479,23 @@ async fn five_hundreds_429s_malformed_bodies_and_timeouts_behave_as_specified() 
     assert_eq!((fake.places.load(Ordering::SeqCst), fake.orders.lock().unwrap().len()), (2, 2));
     assert_eq!(fake.logins.load(Ordering::SeqCst), 3, "the ended session logged in again once");
 }
+
+#[tokio::test]
+async fn minute_bars_come_from_one_kept_subscription_not_a_socket_a_minute() {
+    let (fake, rest, md) = start().await;
+    let tradovate = broker(&rest, &md);
+    assert_eq!(tradovate.recent_bars("MNQ", 100).await.unwrap().len(), 3, "history by one chart request");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while fake.md_connections.load(Ordering::SeqCst) < 2 || fake.md_requests.lock().unwrap().len() < 4 {
+        assert!(tokio::time::Instant::now() < deadline, "the subscription starts");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await; // its packets arrive
+    for _ in 0..3 {
+        let bars = tradovate.recent_bars("MNQ", 3).await.unwrap();
+        assert_eq!(bars.len(), 3);
+        assert_eq!(bars[1].close, dec!(21451.25), "the forming bar as last re-sent");
+        assert_eq!(bars[2].time.to_rfc3339(), "2026-11-25T15:03:00+00:00");
+    }
+    assert_eq!(fake.md_connections.load(Ordering::SeqCst), 2, "no new socket per request");
+}

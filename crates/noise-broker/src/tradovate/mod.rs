@@ -153,7 +153,16 @@ pub struct TradovateBroker {
     rest: Endpoint,
     known: Mutex<Known>,
     backoff: Backoff,
+    /// The session's current token, for the chart streams' reconnects.
+    token: tokio::sync::watch::Sender<String>,
+    /// One subscribed chart per contract, kept while the adapter lives.
+    streams: std::sync::Mutex<HashMap<i64, md::ChartStream>>,
+    /// Dropped with the adapter: the streams stop.
+    _streams_stop: tokio::sync::watch::Sender<bool>,
 }
+
+/// A request for at most this many bars is served from the subscribed chart.
+const FROM_STREAM: usize = 10;
 
 impl TradovateBroker {
     pub fn new(config: TradovateConfig) -> Result<Self, BrokerError> {
@@ -166,6 +175,9 @@ impl TradovateBroker {
             config,
             known: Mutex::new(Known::default()),
             backoff: Backoff::STANDARD,
+            token: tokio::sync::watch::channel(String::new()).0,
+            streams: std::sync::Mutex::new(HashMap::new()),
+            _streams_stop: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -251,6 +263,7 @@ impl TradovateBroker {
                         let renewed = token_from(&value, "/auth/renewaccesstoken")?;
                         let access = renewed.access.clone();
                         known.token = Some(Token { user_id: renewed.user_id.or(t.user_id), ..renewed });
+                        self.token.send_replace(access.clone());
                         return Ok(access);
                     }
                     // A refused renewal falls back to a fresh login below.
@@ -263,6 +276,7 @@ impl TradovateBroker {
         let token = self.login().await?;
         let access = token.access.clone();
         known.token = Some(token);
+        self.token.send_replace(access.clone());
         Ok(access)
     }
 
@@ -518,6 +532,24 @@ impl TradovateBroker {
     }
 }
 
+impl TradovateBroker {
+    /// Starts the contract's subscribed chart, once.
+    fn subscribe(&self, contract_id: i64) {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        if streams.contains_key(&contract_id) {
+            return;
+        }
+        let token = self.token.subscribe();
+        let source = move || {
+            let current = token.borrow().clone();
+            async move { Ok(current) }
+        };
+        let stop = self._streams_stop.subscribe();
+        let stream = md::ChartStream::spawn(self.config.md_url.clone(), source, vec![contract_id], FROM_STREAM, stop);
+        streams.insert(contract_id, stream);
+    }
+}
+
 /// Our symbol for a contract name: the product root (`MNQZ6` → `MNQ`).
 pub fn root_of(contract: &str) -> String {
     contract.get(..contract.len().saturating_sub(2)).unwrap_or(contract).to_string()
@@ -715,10 +747,23 @@ impl BrokerAdapter for TradovateBroker {
         self.history(symbol, minutes, start, end, progress).await
     }
 
+    /// History (a large `limit`) by one chart request, which also starts the
+    /// contract's subscribed chart; the last few bars, each minute, from that
+    /// subscription (one socket per contract, kept and reconnected, instead
+    /// of a new one every minute).
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {
         let (contract_id, _) = self.contract(symbol, Utc::now().date_naive()).await?;
-        let token = self.access_token().await?;
-        let bars = md::chart_once(&self.config.md_url, &token, contract_id, limit).await?;
+        let token = self.access_token().await?; // renews the session the streams use too
+        let stream = self.streams.lock().unwrap_or_else(|p| p.into_inner()).get(&contract_id).cloned();
+        let streamed = stream.map(|s| s.bars(contract_id)).filter(|b| limit <= FROM_STREAM && !b.is_empty());
+        let bars = match streamed {
+            Some(all) => all[all.len().saturating_sub(limit)..].to_vec(),
+            None => {
+                let bars = md::chart_once(&self.config.md_url, &token, contract_id, limit).await?;
+                self.subscribe(contract_id);
+                bars
+            }
+        };
         if let Some(last) = bars.last() {
             self.known.lock().await.marks.insert(symbol.to_string(), last.close);
         }
