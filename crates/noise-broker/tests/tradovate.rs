@@ -157,7 +157,7 @@ async fn serve_rest(fake: Arc<Fake>, mut stream: TcpStream) {
             {"id": 1, "accountId": 101, "contractId": 9001, "timestamp": "2026-11-25T15:00:00Z", "tradeDate": {"year": 2026, "month": 11, "day": 25}, "netPos": -2, "netPrice": 21450.25, "bought": 0, "boughtValue": 0, "sold": 2, "soldValue": 42900.5, "prevPos": 0},
             {"id": 2, "accountId": 101, "contractId": 9002, "timestamp": "2026-11-25T15:00:00Z", "tradeDate": {"year": 2026, "month": 11, "day": 25}, "netPos": 0, "bought": 1, "boughtValue": 1, "sold": 1, "soldValue": 1, "prevPos": 0}
         ]),
-        ("GET", "/contract/item") => json!({"id": query_id("id"), "name": if query_id("id") == 9001 { "MNQZ6" } else { "MESZ6" }, "contractMaturityId": 1, "timestamp": "2026-01-01T00:00:00Z"}),
+        ("GET", "/contract/item") => json!({"id": query_id("id"), "name": if query_id("id") == 9001 { "MNQU6" } else { "MESZ6" }, "contractMaturityId": 1, "timestamp": "2026-01-01T00:00:00Z"}),
         ("GET", "/contract/find") => {
             let name = query_value(&request.query, "name").unwrap_or_default();
             json!({"id": 9000 + name.len() as i64, "name": name, "contractMaturityId": 1, "timestamp": "2026-01-01T00:00:00Z"})
@@ -498,4 +498,27 @@ async fn minute_bars_come_from_one_kept_subscription_not_a_socket_a_minute() {
         assert_eq!(bars[2].time.to_rfc3339(), "2026-11-25T15:03:00+00:00");
     }
     assert_eq!(fake.md_connections.load(Ordering::SeqCst), 2, "no new socket per request");
+}
+
+/// After a roll date the held position may still be in the old contract: an
+/// exit must go there (sent to the new front month it would open a second position).
+#[tokio::test]
+async fn an_exit_goes_to_the_contract_held_an_entry_to_the_front_month() {
+    use noise_core::instrument::Instrument;
+    use noise_core::risk::{PositionSnapshot, kill_switch_exit};
+    let (fake, rest, md) = start().await;
+    let tradovate = broker(&rest, &md);
+    let instruments = Instrument::defaults();
+    let mnq = instruments.iter().find(|i| i.symbol == "MNQ").unwrap();
+    let short = PositionSnapshot::new(mnq, dec!(-2), dec!(21450.25), dec!(21450.25));
+    let exit = kill_switch_exit(&short, Utc::now());
+    tradovate.place_order(&OrderRequest::from_approval(exit.approval().unwrap(), "noise-x-MNQ-flatten")).await.unwrap();
+    let body = fake.last_place_body.lock().unwrap().clone();
+    assert_eq!(
+        (body["symbol"].as_str(), body["action"].as_str(), body["orderQty"].as_i64()),
+        (Some("MNQU6"), Some("Buy"), Some(2))
+    );
+    tradovate.place_order(&mnq_order("noise-y-MNQ")).await.unwrap();
+    let front = noise_core::contracts::front_month("MNQ", Utc::now().date_naive()).unwrap().symbol();
+    assert_eq!(fake.last_place_body.lock().unwrap()["symbol"], front.as_str());
 }

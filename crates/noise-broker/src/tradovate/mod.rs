@@ -434,10 +434,32 @@ impl TradovateBroker {
     }
 
     /// The body of our order: `placeorder`, or `placeoso` with the bracket.
+    /// An entry goes to the front month; an exit to the contract actually
+    /// held (after a roll date the position may still be in the old one, and
+    /// an exit sent to the new one would open a second position instead).
     async fn order_body(&self, order: &OrderRequest) -> Result<(String, Value), BrokerError> {
         let account = self.account_id().await?;
-        let (_, contract) = self.contract(order.symbol(), Utc::now().date_naive()).await?;
+        let held = match order.intent() {
+            noise_core::risk::Intent::Exit => self.held_contract(account.0, order.symbol()).await?,
+            _ => None,
+        };
+        let contract = match held {
+            Some(name) => name,
+            None => self.contract(order.symbol(), Utc::now().date_naive()).await?.1,
+        };
         order_request(order, &account, &contract)
+    }
+
+    /// The name of the contract of `root` the account holds, if any.
+    async fn held_contract(&self, account: i64, root: &str) -> Result<Option<String>, BrokerError> {
+        let rows: Vec<wire::Position> = self.get(&format!("/position/deps?masterid={account}")).await?;
+        for row in rows.iter().filter(|p| p.net_pos != 0) {
+            let name = self.contract_name(row.contract_id).await?;
+            if root_of(&name) == root {
+                return Ok(Some(name));
+            }
+        }
+        Ok(None)
     }
 }
 
