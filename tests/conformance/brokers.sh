@@ -32,4 +32,5 @@ for log in trading data tradovate; do
 done
 export PRISM_TRADING_URL="http://127.0.0.1:$TRADING_PORT" PRISM_DATA_URL="http://127.0.0.1:$DATA_PORT"
 export PRISM_TRADOVATE_URL="http://127.0.0.1:$TRADOVATE_PORT"
-${CARGO:-cargo} test -p noise-broker --test alpaca_prism --test tradovate_prism -- --ignored --test-threads 1
+# --workspace: the same features as `cargo test --workspace`, so nothing is built twice.
+${CARGO:-cargo} test --workspace --test alpaca_prism --test tradovate_prism -- --ignored --test-threads 1
