@@ -170,9 +170,17 @@ async fn serve_rest(fake: Arc<Fake>, mut stream: TcpStream) {
             } else {
                 let id = {
                     let mut orders = fake.orders.lock().unwrap();
-                    let id = 5000 + orders.len() as i64;
-                    orders.push(json!({"id": id, "clOrdId": body["clOrdId"], "contractId": 9000 + body["symbol"].as_str().unwrap().len() as i64,
+                    let id = 5000 + 10 * orders.len() as i64;
+                    let contract = 9000 + body["symbol"].as_str().unwrap().len() as i64;
+                    orders.push(json!({"id": id, "clOrdId": body["clOrdId"], "contractId": contract,
                                        "action": body["action"], "qty": body["orderQty"], "status": "Working"}));
+                    // An OSO's exits: orders of their own, waiting for the entry to fill.
+                    for (n, bracket) in [(1, &body["bracket1"]), (2, &body["bracket2"])] {
+                        if bracket.is_object() {
+                            orders.push(json!({"id": id + n, "clOrdId": bracket["clOrdId"], "contractId": contract, "parent": id,
+                                               "action": bracket["action"], "qty": body["orderQty"], "status": "Suspended"}));
+                        }
+                    }
                     id
                 };
                 if std::mem::take(&mut *fake.drop_next_place_after_booking.lock().unwrap()) {
@@ -181,7 +189,7 @@ async fn serve_rest(fake: Arc<Fake>, mut stream: TcpStream) {
                 if matches!(fault, Some(Fault::SlowAfterBooking)) {
                     tokio::time::sleep(Duration::from_secs(2)).await; // booked; the answer comes too late
                 }
-                json!({"orderId": id, "oso1Id": id + 1, "oso2Id": id + 2})
+                if path == "/order/placeoso" { json!({"orderId": id, "oso1Id": id + 1, "oso2Id": id + 2}) } else { json!({"orderId": id}) }
             }
         }
         ("GET", "/order/deps") => Value::Array(fake.orders.lock().unwrap().iter().map(order_entity).collect()),
@@ -373,6 +381,9 @@ async fn a_bracket_order_is_one_oso_flagged_automated_on_the_tick_grid() {
         assert_eq!(state.status, OrderStatus::PartiallyFilled, "one contract of several filled");
     }
     assert_eq!(state.average_fill_price, Some(dec!(21450.25)));
+    let legs: Vec<&str> = state.legs.iter().map(|l| l.client_order_id.as_str()).collect();
+    assert_eq!(legs, ["noise-202611251500-MNQ-tp", "noise-202611251500-MNQ-sl"], "the exits are tracked");
+    assert_eq!(body["bracket2"]["clOrdId"], "noise-202611251500-MNQ-sl");
     // The same client order id again is the same order, not a second one.
     tradovate.place_order(&order).await.unwrap();
     assert_eq!(fake.places.load(Ordering::SeqCst), 1);
@@ -393,7 +404,7 @@ async fn a_refused_order_is_final_and_a_dropped_answer_is_found_by_its_client_id
     let state = broker(&rest, &md).place_order(&mnq_order("noise-2-MNQ")).await.unwrap();
     assert_eq!(state.client_order_id, "noise-2-MNQ");
     assert_eq!(fake.places.load(Ordering::SeqCst), 2, "the dropped placement was found, not resent");
-    assert_eq!(fake.orders.lock().unwrap().len(), 1);
+    assert_eq!(fake.entries(), 1);
 }
 
 #[tokio::test]
@@ -444,6 +455,11 @@ async fn a_dropped_market_data_socket_reconnects_and_resubscribes() {
 }
 
 impl Fake {
+    /// Orders placed (an OSO's exits are not counted: they come with it).
+    fn entries(&self) -> usize {
+        self.orders.lock().unwrap().iter().filter(|o| o.get("parent").is_none()).count()
+    }
+
     fn fail(&self, route: &'static str, faults: &[Fault]) {
         self.faults.lock().unwrap().entry(route).or_default().extend(faults.iter().copied());
     }
@@ -471,12 +487,14 @@ async fn five_hundreds_429s_malformed_bodies_and_timeouts_behave_as_specified() 
     fake.fail("place", &[Fault::SlowAfterBooking]);
     let state = tradovate.place_order(&mnq_order("noise-9-MNQ")).await.unwrap();
     assert_eq!(state.client_order_id, "noise-9-MNQ");
-    assert_eq!((fake.places.load(Ordering::SeqCst), fake.orders.lock().unwrap().len()), (1, 1));
-    // A 500 on a placement (answered before the order handler: nothing booked) is never
-    // retried blindly either: looked up, not found, then sent once more and booked once.
+    assert_eq!((fake.places.load(Ordering::SeqCst), fake.entries()), (1, 1));
+    // A 500 on a placement: the outcome is unknown and Tradovate has no duplicate check,
+    // so it is looked for on the retry schedule and never sent again; the engine's order
+    // monitor settles the intent.
     fake.fail("place", &[Fault::ServerError]);
-    tradovate.place_order(&mnq_order("noise-10-MNQ")).await.unwrap();
-    assert_eq!((fake.places.load(Ordering::SeqCst), fake.orders.lock().unwrap().len()), (2, 2));
+    let error = tradovate.place_order(&mnq_order("noise-10-MNQ")).await.unwrap_err();
+    assert!(error.to_string().contains("not sent again"), "{error}");
+    assert_eq!((fake.places.load(Ordering::SeqCst), fake.entries()), (1, 1));
     assert_eq!(fake.logins.load(Ordering::SeqCst), 3, "the ended session logged in again once");
 }
 

@@ -273,6 +273,9 @@ impl Engine {
 
         let mut answers = Vec::with_capacity(to_send.len());
         for request in to_send {
+            if request.intent() == risk::Intent::Exit {
+                self.cancel_protecting_orders(request.symbol(), now).await?;
+            }
             let answer = self.broker.place_order(&request).await;
             answers.push((request, answer));
         }
@@ -414,6 +417,24 @@ impl Engine {
             }));
         }
         Ok(None)
+    }
+
+    /// Cancels the bracket exits (stop, target) still working for `symbol`
+    /// before another exit goes out: a real broker keeps them after the
+    /// position is closed (and Alpaca holds the shares for them, refusing the
+    /// exit). Best effort: a failed cancel is audited, the monitor sees the rest.
+    async fn cancel_protecting_orders(&self, symbol: &str, now: DateTime<Utc>) -> Result<(), EngineError> {
+        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let open = trades::open_orders(&mut conn).await?;
+        drop(conn);
+        let legs = open.iter().filter(|o| o.symbol == symbol && o.intent == "exit" && o.order_type != "market");
+        for leg in legs {
+            if let Err(error) = self.broker.cancel_order(&leg.client_order_id).await {
+                let details = json!({"client_order_id": leg.client_order_id, "error": error.to_string()});
+                self.audit(now, "cancel_failed", details).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Applies the broker's view of a bracket leg, first registering the leg

@@ -143,6 +143,8 @@ struct Known {
     contract_names: HashMap<i64, String>,
     /// Our client order ids to Tradovate's order ids, as placed or found.
     orders: HashMap<String, i64>,
+    /// A bracket's exit orders (take profit, stop), by the entry's order id.
+    legs: HashMap<i64, Vec<i64>>,
     /// The latest close seen per product root: REST gives positions no
     /// market price, the bars read through this adapter do.
     marks: HashMap<String, Decimal>,
@@ -266,8 +268,8 @@ impl TradovateBroker {
                         self.token.send_replace(access.clone());
                         return Ok(access);
                     }
-                    // A refused renewal falls back to a fresh login below.
-                    Err(BrokerError::Rejected { .. }) => {}
+                    // A refused renewal (the session ended: 401) falls back to a fresh login below.
+                    Err(BrokerError::Rejected { .. } | BrokerError::Unauthorized { .. }) => {}
                     Err(other) => return Err(other),
                 }
             }
@@ -309,7 +311,13 @@ impl TradovateBroker {
         let token = self.access_token().await?;
         let value = match self.exchange(method.clone(), path, Some(&token), body, retry).await {
             Err(BrokerError::Unauthorized { .. }) => {
-                self.known.lock().await.token = None;
+                {
+                    // Only the token that was refused is dropped (another call may have renewed it).
+                    let mut known = self.known.lock().await;
+                    if known.token.as_ref().is_some_and(|t| t.access == token) {
+                        known.token = None;
+                    }
+                }
                 let token = self.access_token().await?;
                 self.exchange(method, path, Some(&token), body, retry).await?
             }
@@ -405,7 +413,17 @@ impl TradovateBroker {
         Ok(None)
     }
 
+    /// An order's state, with its bracket's exit orders as legs.
     async fn order_state(&self, client_order_id: &str, order_id: i64) -> Result<OrderState, BrokerError> {
+        let mut state = self.single_state(client_order_id, order_id).await?;
+        let legs = self.known.lock().await.legs.get(&order_id).cloned().unwrap_or_default();
+        for (leg_id, suffix) in legs.into_iter().zip(["tp", "sl"]) {
+            state.legs.push(self.single_state(&format!("{client_order_id}-{suffix}"), leg_id).await?);
+        }
+        Ok(state)
+    }
+
+    async fn single_state(&self, client_order_id: &str, order_id: i64) -> Result<OrderState, BrokerError> {
         let order: wire::Order = self.get(&format!("/order/item?id={order_id}")).await?;
         let versions: Vec<wire::OrderVersion> = self.get(&format!("/orderVersion/deps?masterid={order_id}")).await?;
         let fills: Vec<wire::Fill> = self.get(&format!("/fill/deps?masterid={order_id}")).await?;
@@ -443,9 +461,16 @@ impl TradovateBroker {
             noise_core::risk::Intent::Exit => self.held_contract(account.0, order.symbol()).await?,
             _ => None,
         };
-        let contract = match held {
-            Some(name) => name,
-            None => self.contract(order.symbol(), Utc::now().date_naive()).await?.1,
+        let contract = match (order.intent(), held) {
+            (_, Some(name)) => name,
+            // Nothing left to exit (a bracket leg closed it first): sending it would open a position.
+            (noise_core::risk::Intent::Exit, None) => {
+                return Err(BrokerError::Rejected {
+                    broker: BROKER,
+                    reason: format!("exit of {}: no position is held any more", order.symbol()),
+                });
+            }
+            (_, None) => self.contract(order.symbol(), Utc::now().date_naive()).await?.1,
         };
         order_request(order, &account, &contract)
     }
@@ -511,10 +536,12 @@ pub fn order_request(
     let exit = if order.side() == Side::Buy { Side::Sell } else { Side::Buy };
     let path = match (order.take_profit(), order.stop_loss()) {
         (Some(target), Some(stop)) => {
-            body["bracket1"] =
-                json!({"action": action(exit), "orderType": "Limit", "price": number(target), "timeInForce": "GTC"});
-            body["bracket2"] =
-                json!({"action": action(exit), "orderType": "Stop", "stopPrice": number(stop), "timeInForce": "GTC"});
+            // The exits carry their own client ids, so they can be found again after a restart.
+            let id = order.client_order_id();
+            body["bracket1"] = json!({"action": action(exit), "orderType": "Limit", "price": number(target),
+                                      "timeInForce": "GTC", "clOrdId": format!("{id}-tp")});
+            body["bracket2"] = json!({"action": action(exit), "orderType": "Stop", "stopPrice": number(stop),
+                                      "timeInForce": "GTC", "clOrdId": format!("{id}-sl")});
             "/order/placeoso"
         }
         _ => "/order/placeorder",
@@ -706,31 +733,37 @@ impl BrokerAdapter for TradovateBroker {
             return self.order_state(id, existing).await;
         }
         let (path, body) = self.order_body(order).await?;
-        let mut retry = 0;
-        loop {
-            match self.post::<wire::CommandOutcome>(&path, &body, Retry::Never).await {
-                Ok(outcome) => {
-                    outcome.accepted().map_err(|reason| BrokerError::Rejected { broker: BROKER, reason })?;
-                    let order_id =
-                        outcome.order_id.ok_or_else(|| malformed(&path, "accepted without an orderId", ""))?;
-                    self.known.lock().await.orders.insert(id.to_string(), order_id);
-                    return self.order_state(id, order_id).await;
+        match self.post::<wire::CommandOutcome>(&path, &body, Retry::Never).await {
+            Ok(outcome) => {
+                outcome.accepted().map_err(|reason| BrokerError::Rejected { broker: BROKER, reason })?;
+                let order_id = outcome.order_id.ok_or_else(|| malformed(&path, "accepted without an orderId", ""))?;
+                let legs: Vec<i64> = [outcome.oso1_id, outcome.oso2_id].into_iter().flatten().collect();
+                let mut known = self.known.lock().await;
+                known.orders.insert(id.to_string(), order_id);
+                for (leg, suffix) in legs.iter().zip(["tp", "sl"]) {
+                    known.orders.insert(format!("{id}-{suffix}"), *leg);
                 }
-                Err(BrokerError::Unavailable { reason, .. }) => {
-                    let Some(wait) = self.backoff.wait(retry, Failure::Transport, rand::random::<f64>()) else {
-                        return Err(BrokerError::Unavailable {
-                            broker: BROKER,
-                            reason: format!("order {id}: {reason}"),
-                        });
-                    };
-                    retry += 1;
+                known.legs.insert(order_id, legs);
+                drop(known);
+                self.order_state(id, order_id).await
+            }
+            // The outcome is unknown. Tradovate has no duplicate check on clOrdId, so
+            // the order is never sent again: it is looked for on the retry schedule, and
+            // if it does not appear, the engine's order monitor settles the intent.
+            Err(BrokerError::Unavailable { reason, .. }) => {
+                for retry in 0.. {
+                    let Some(wait) = self.backoff.wait(retry, Failure::Transport, rand::random::<f64>()) else { break };
                     tokio::time::sleep(wait).await;
-                    if let Some(existing) = self.find_order(id).await? {
-                        return self.order_state(id, existing).await; // the first attempt arrived
+                    if let Ok(Some(existing)) = self.find_order(id).await {
+                        return self.order_state(id, existing).await; // it arrived
                     }
                 }
-                Err(other) => return Err(other),
+                Err(BrokerError::Unavailable {
+                    broker: BROKER,
+                    reason: format!("order {id}: {reason}; not found since, not sent again"),
+                })
             }
+            Err(other) => Err(other),
         }
     }
 
@@ -739,16 +772,29 @@ impl BrokerAdapter for TradovateBroker {
             .find_order(client_order_id)
             .await?
             .ok_or_else(|| BrokerError::NotFound { broker: BROKER, id: client_order_id.to_string() })?;
-        let outcome: wire::CommandOutcome =
-            self.post("/order/cancelorder", &json!({"orderId": order_id, "isAutomated": true}), Retry::Safe).await?;
-        let state = self.order_state(client_order_id, order_id).await?;
-        // Cancelling a finished order fails; its state says why, which is the answer.
-        if let Err(reason) = outcome.accepted()
-            && !state.status.is_final()
-        {
-            return Err(BrokerError::Rejected { broker: BROKER, reason });
+        // Sent once: a cancel whose answer was lost is read back, not repeated.
+        let sent = self
+            .post::<wire::CommandOutcome>(
+                "/order/cancelorder",
+                &json!({"orderId": order_id, "isAutomated": true}),
+                Retry::Never,
+            )
+            .await;
+        let state = self.single_state(client_order_id, order_id).await?;
+        let refused = match &sent {
+            Ok(outcome) => outcome.accepted().err(),
+            Err(BrokerError::Unavailable { reason, .. }) => Some(reason.clone()),
+            Err(other) => Some(other.to_string()),
+        };
+        // Refused (or unanswered) but final, or already being cancelled: that is the answer.
+        let settled = state.status.is_final() || {
+            let order: wire::Order = self.get(&format!("/order/item?id={order_id}")).await?;
+            order.ord_status == "PendingCancel"
+        };
+        match refused {
+            Some(reason) if !settled => Err(BrokerError::Rejected { broker: BROKER, reason }),
+            _ => Ok(state),
         }
-        Ok(state)
     }
 
     async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError> {
