@@ -118,6 +118,9 @@ impl Endpoint {
         let mut attempt = 0;
         loop {
             self.admit()?;
+            // Until the attempt is recorded: if this future is dropped (its caller
+            // went away), a half-open trial is released instead of blocking the breaker.
+            let pending = Unsettled(self);
             if let Some(limiter) = &self.limiter {
                 limiter.until_ready().await;
             }
@@ -126,6 +129,7 @@ impl Endpoint {
                     let reply = read(response).await;
                     match classify(&reply) {
                         None => {
+                            std::mem::forget(pending);
                             self.record(true);
                             return Ok(reply);
                         }
@@ -134,6 +138,7 @@ impl Endpoint {
                 }
                 Err(error) => (Failure::Transport, transport_reason(&error)),
             };
+            std::mem::forget(pending);
             self.record(false);
             let wait = match retry {
                 Retry::Safe => self.backoff.wait(attempt, failure, rand::random::<f64>()),
@@ -179,6 +184,15 @@ impl Endpoint {
         if let Some(sink) = &self.notices {
             sink(notice);
         }
+    }
+}
+
+/// An attempt admitted by the breaker and not yet recorded.
+struct Unsettled<'a>(&'a Endpoint);
+
+impl Drop for Unsettled<'_> {
+    fn drop(&mut self) {
+        self.0.breaker.lock().unwrap_or_else(|p| p.into_inner()).abandon_trial();
     }
 }
 

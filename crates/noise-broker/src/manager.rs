@@ -27,6 +27,9 @@ pub struct BrokerManager {
     /// Each broker's positions at its last good answer: while it is down,
     /// its positions are what it last said, never "none".
     last_positions: Mutex<HashMap<BrokerKind, Vec<BrokerPosition>>>,
+    /// Each broker's account at its last good answer: a short outage must
+    /// not read as a loss (breakers) nor shrink the day's starting equity.
+    last_accounts: Mutex<HashMap<BrokerKind, AccountInfo>>,
     health: Mutex<HashMap<BrokerKind, Health>>,
 }
 
@@ -34,7 +37,13 @@ impl BrokerManager {
     /// `adapters`: at most one per broker; `instruments`: who routes what.
     pub fn new(adapters: Vec<Arc<dyn BrokerAdapter>>, instruments: &[Instrument]) -> Self {
         let routes = instruments.iter().map(|i| (i.symbol.clone(), i.broker)).collect();
-        Self { adapters, routes, last_positions: Mutex::default(), health: Mutex::default() }
+        Self {
+            adapters,
+            routes,
+            last_positions: Mutex::default(),
+            last_accounts: Mutex::default(),
+            health: Mutex::default(),
+        }
     }
 
     pub fn adapters(&self) -> &[Arc<dyn BrokerAdapter>] {
@@ -111,72 +120,66 @@ impl BrokerAdapter for BrokerManager {
         Ok(())
     }
 
-    /// The sum over the brokers that answer; an error only when none does.
+    /// The sum over the brokers; one that does not answer counts with its
+    /// last good figures (an outage is not a loss); an error when a broker
+    /// has never answered (a total without it would be wrong, not partial).
     async fn account(&self) -> Result<AccountInfo, BrokerError> {
-        let mut total: Option<AccountInfo> = None;
-        let mut last_error = None;
+        let mut total = AccountInfo {
+            broker: self.broker(),
+            equity: Decimal::ZERO,
+            cash: Decimal::ZERO,
+            buying_power: Decimal::ZERO,
+            available_margin: Decimal::ZERO,
+            day_trade_count: None,
+            margin_account: false,
+        };
         for adapter in &self.adapters {
             let outcome = adapter.account().await;
             self.note(adapter.broker(), &outcome);
-            match outcome {
-                Ok(a) => {
-                    let sum = total.get_or_insert(AccountInfo {
-                        broker: self.broker(),
-                        equity: Decimal::ZERO,
-                        cash: Decimal::ZERO,
-                        buying_power: Decimal::ZERO,
-                        available_margin: Decimal::ZERO,
-                        day_trade_count: None,
-                        margin_account: false,
-                    });
-                    sum.equity += a.equity;
-                    sum.cash += a.cash;
-                    // The equity broker's PDT facts are the account's.
-                    if adapter.asset_classes().contains(&AssetClass::Equity) {
-                        sum.margin_account |= a.margin_account;
-                        sum.day_trade_count = a.day_trade_count.or(sum.day_trade_count);
+            let a = {
+                let mut last = self.last_accounts.lock().unwrap_or_else(|p| p.into_inner());
+                match outcome {
+                    Ok(a) => {
+                        last.insert(adapter.broker(), a.clone());
+                        a
                     }
-                    // Buying power is the equity broker's; margin the futures broker's.
-                    if adapter.asset_classes().contains(&AssetClass::Equity) {
-                        sum.buying_power += a.buying_power;
-                    }
-                    if adapter.asset_classes().contains(&AssetClass::Future) {
-                        sum.available_margin += a.available_margin;
-                    }
+                    Err(e) => last.get(&adapter.broker()).cloned().ok_or(e)?,
                 }
-                Err(e) => last_error = Some(e),
+            };
+            total.equity += a.equity;
+            total.cash += a.cash;
+            // Buying power is the equity broker's; margin the futures broker's; so are the PDT facts.
+            if adapter.asset_classes().contains(&AssetClass::Equity) {
+                total.buying_power += a.buying_power;
+                total.margin_account |= a.margin_account;
+                total.day_trade_count = a.day_trade_count.or(total.day_trade_count);
+            }
+            if adapter.asset_classes().contains(&AssetClass::Future) {
+                total.available_margin += a.available_margin;
             }
         }
-        total.ok_or_else(|| last_error.unwrap_or(BrokerError::State("no broker is configured".into())))
+        Ok(total)
     }
 
     /// Every broker's positions; a broker that does not answer contributes
-    /// what it last said (an outage is not a flat book).
+    /// what it last said (an outage is not a flat book), and one that never
+    /// answered makes this an error (its book is unknown, not empty).
     async fn positions(&self) -> Result<Vec<BrokerPosition>, BrokerError> {
         let mut all = Vec::new();
-        let mut answered = false;
-        let mut last_error = None;
         for adapter in &self.adapters {
             let outcome = adapter.positions().await;
             self.note(adapter.broker(), &outcome);
             let mut last = self.last_positions.lock().unwrap_or_else(|p| p.into_inner());
-            match outcome {
+            let held = match outcome {
                 Ok(held) => {
-                    answered = true;
                     last.insert(adapter.broker(), held.clone());
-                    all.extend(held);
+                    held
                 }
-                Err(e) => match last.get(&adapter.broker()) {
-                    Some(held) => all.extend(held.iter().cloned()),
-                    None => last_error = Some(e),
-                },
-            }
+                Err(e) => last.get(&adapter.broker()).cloned().ok_or(e)?,
+            };
+            all.extend(held);
         }
-        match (answered || last_error.is_none(), last_error) {
-            (true, _) => Ok(all),
-            (false, Some(e)) => Err(e),
-            (false, None) => Ok(all),
-        }
+        Ok(all)
     }
 
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderState, BrokerError> {
@@ -387,7 +390,7 @@ mod tests {
 
         *tradovate.up.lock().unwrap() = false;
         let account = manager.account().await.unwrap();
-        assert_eq!(account.equity, dec!(30000), "trading goes on with the broker that answers");
+        assert_eq!(account.equity, dec!(50000), "a broker that stops answering counts with its last figures");
         let held = manager.positions().await.unwrap();
         assert!(held.iter().any(|p| p.symbol == "MNQ" && p.quantity == dec!(-2)), "a down broker's book is not flat");
         let health = manager.health();
@@ -399,13 +402,16 @@ mod tests {
 
     #[tokio::test]
     async fn an_order_is_found_where_it_is_and_a_down_broker_is_never_taken_for_never_sent() {
-        let (alpaca, tradovate, manager) = both();
+        let (_, tradovate, manager) = both();
         assert!(manager.order_status("noise-t-MNQ").await.unwrap().is_some());
         assert!(manager.order_status("noise-unknown").await.unwrap().is_none());
         *tradovate.up.lock().unwrap() = false;
         assert!(manager.order_status("noise-a-SPY").await.unwrap().is_some(), "found at the broker that answers");
         assert!(manager.order_status("noise-t-MNQ").await.is_err(), "may be at the broker that is down");
-        *alpaca.up.lock().unwrap() = false;
-        assert!(manager.account().await.is_err(), "no broker answers");
+        // A broker that never answered: its book and account are unknown, not empty.
+        let (_, tradovate2, fresh) = both();
+        *tradovate2.up.lock().unwrap() = false;
+        assert!(fresh.account().await.is_err());
+        assert!(fresh.positions().await.is_err());
     }
 }

@@ -95,7 +95,17 @@ pub async fn run_live(
         if *stop.borrow() || options.max_minutes.is_some_and(|m| summary.minutes >= m) {
             break;
         }
-        let close = last + TimeDelta::minutes(1);
+        let mut close = last + TimeDelta::minutes(1);
+        // Fallen behind (a slow broker, a suspended machine): minutes long past are
+        // not traded on stale bars; the loop jumps to the present and says so.
+        let present = minute_of(clock.now());
+        if present - close > TimeDelta::minutes(2) {
+            let skipped = (present - close).num_minutes();
+            let details = serde_json::json!({"from": close, "to": present, "minutes": skipped});
+            engine.audit(present, "minutes_skipped", details).await?;
+            last = present - TimeDelta::minutes(1);
+            close = present;
+        }
         let due = close + TimeDelta::from_std(options.settle).unwrap_or_default();
         loop {
             tokio::select! {
@@ -150,9 +160,18 @@ async fn cycle(
             }
         }
     }
-    let mut events = engine.monitor(close).await?;
-    events.extend(engine.on_bars(close, &bars).await?);
+    // A broker that is down fails the order monitor; signals and the scheduled
+    // jobs (end of day, resets) still run, or the day's roll-ups would be lost.
+    let mut events = match engine.monitor(close).await {
+        Ok(events) => events,
+        Err(error) => {
+            engine.audit(close, "monitor_failed", serde_json::json!({"error": error.to_string()})).await?;
+            Vec::new()
+        }
+    };
+    let signals = engine.on_bars(close, &bars).await;
     events.extend(run_due_jobs(engine, schedule, last, close).await?);
+    events.extend(signals?);
     Ok(events)
 }
 

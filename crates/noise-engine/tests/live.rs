@@ -16,7 +16,9 @@ use noise_core::market::Bar;
 use noise_engine::{Clock, Engine, LiveOptions, run_live};
 use noise_store::Store;
 
-struct VirtualClock(Mutex<DateTime<Utc>>);
+/// Time moves only when the loop sleeps; at the `stall`-th sleep it loses
+/// ten minutes (a broker that hung, a machine that slept).
+struct VirtualClock(Mutex<DateTime<Utc>>, std::sync::atomic::AtomicU64, Option<u64>);
 
 #[async_trait]
 impl Clock for VirtualClock {
@@ -24,8 +26,12 @@ impl Clock for VirtualClock {
         *self.0.lock().unwrap()
     }
     async fn sleep_until(&self, t: DateTime<Utc>) {
+        let sleeps = self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut now = self.0.lock().unwrap();
         *now = (*now).max(t);
+        if Some(sleeps) == self.2 {
+            *now += TimeDelta::minutes(10);
+        }
     }
 }
 
@@ -122,10 +128,14 @@ struct Setup {
 
 /// Runs the live loop for `minutes` from Monday 2026-03-09 14:00 UTC.
 async fn run(minutes: u64, broken: &'static str, lose_answers: bool) -> Setup {
+    run_with_stall(minutes, broken, lose_answers, None).await
+}
+
+async fn run_with_stall(minutes: u64, broken: &'static str, lose_answers: bool, stall: Option<u64>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let config = NoiseConfig::default();
     let start = Utc.with_ymd_and_hms(2026, 3, 9, 14, 0, 0).unwrap();
-    let clock = Arc::new(VirtualClock(Mutex::new(start + TimeDelta::seconds(5))));
+    let clock = Arc::new(VirtualClock(Mutex::new(start + TimeDelta::seconds(5)), Default::default(), stall));
     let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
     let sim =
         Arc::new(SimBroker::open(&dir.path().join("sim.json"), SimConfig::default(), &config.instruments).unwrap());
@@ -190,4 +200,17 @@ async fn the_live_loop_trades_and_a_broken_symbol_costs_only_its_own_minutes() {
     assert!(missing.iter().all(|e| e.details["symbol"] == "MCL"));
     let orders = noise_store::trades::open_orders(&mut conn).await.unwrap();
     assert!(orders.iter().all(|o| o.symbol != "MCL"));
+}
+
+/// Minutes long past are not traded on stale bars: the loop jumps to the present.
+#[tokio::test]
+async fn a_loop_that_fell_behind_jumps_to_the_present_and_says_so() {
+    let Setup { store, summary, .. } = run_with_stall(60, "", false, Some(20)).await;
+    let start = Utc.with_ymd_and_hms(2026, 3, 9, 14, 0, 0).unwrap();
+    assert_eq!(summary.minutes, 60);
+    assert!(summary.last_time.unwrap() >= start + TimeDelta::minutes(60 + 9), "{summary:?}");
+    let mut conn = store.pool().acquire().await.unwrap();
+    let skipped = noise_store::audit::recent(&mut conn, Some("minutes_skipped"), 10).await.unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert!(skipped[0].details["minutes"].as_i64().unwrap() >= 9, "{}", skipped[0].details);
 }

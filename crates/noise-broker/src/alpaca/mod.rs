@@ -518,7 +518,18 @@ impl BrokerAdapter for AlpacaBroker {
         self.bars(symbol, &timeframe(minutes), start, end, progress).await
     }
 
+    /// The last few bars in one request; a longer history (the warm-up) from
+    /// far enough back, every page: without `start` Alpaca answers from the
+    /// beginning of today only.
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {
+        if limit > 100 {
+            // 390 regular minutes a trading day, five trading days a week, plus holidays.
+            let days = (limit / 390 + 1) as i64 * 7 / 5 + 4;
+            let end = chrono::Utc::now();
+            let mut bars = self.bars(symbol, "1Min", end - chrono::TimeDelta::days(days), end, &mut |_| {}).await?;
+            let from = bars.len().saturating_sub(limit);
+            return Ok(bars.split_off(from));
+        }
         let query = [
             ("timeframe", "1Min".to_string()),
             ("limit", limit.clamp(1, 10_000).to_string()),

@@ -91,6 +91,12 @@ impl CircuitBreaker {
         self.opened_at.map(|t| t + cool_off)
     }
 
+    /// The trial call was dropped before it finished (its caller went away):
+    /// the next call may be the trial instead; nothing is counted.
+    pub fn abandon_trial(&mut self) {
+        self.trial_in_flight = false;
+    }
+
     pub fn on_success(&mut self, now: DateTime<Utc>) -> Option<Transition> {
         self.failures = 0;
         self.trial_in_flight = false;
@@ -153,6 +159,18 @@ mod tests {
         let closed = b.on_success(t(61)).unwrap();
         assert_eq!((closed.from, closed.to), (BreakerState::HalfOpen, BreakerState::Closed));
         assert_eq!(b.allow(t(61)), Ok(None));
+    }
+
+    #[test]
+    fn an_abandoned_trial_lets_the_next_call_be_the_trial() {
+        let mut b = CircuitBreaker::standard();
+        for _ in 0..5 {
+            b.on_failure(t(0));
+        }
+        b.allow(t(60)).unwrap();
+        assert!(b.allow(t(61)).is_err());
+        b.abandon_trial();
+        assert_eq!(b.allow(t(61)), Ok(None), "not stuck half-open");
     }
 
     #[test]

@@ -40,6 +40,8 @@ fn malformed(detail: impl Into<String>, snippet: &str) -> BrokerError {
 struct Connection {
     socket: Socket,
     next_id: i64,
+    /// When the last heartbeat went out: it is due every 2.5 s whatever the traffic.
+    beat: tokio::time::Instant,
 }
 
 impl Connection {
@@ -50,18 +52,26 @@ impl Connection {
             .await
             .map_err(|_| unavailable(format!("{url}: no connection within 10 s")))?
             .map_err(|e| unavailable(format!("{url}: {e}")))?;
-        let mut connection = Self { socket, next_id: 1 };
-        match connection.next_frame().await? {
+        let mut connection = Self { socket, next_id: 1, beat: tokio::time::Instant::now() };
+        let opened = tokio::time::timeout(Duration::from_secs(10), connection.next_frame()).await;
+        match opened.map_err(|_| unavailable(format!("{url}: no `o` frame within 10 s")))?? {
             Frame::Open => {}
             other => return Err(malformed(format!("expected the `o` frame first, got {other:?}"), "")),
         }
         connection.send_text(frame::request("authorize", 0, "", token)).await?;
+        let answer = tokio::time::timeout(Duration::from_secs(10), connection.authorised()).await;
+        answer.map_err(|_| unavailable("market data: no answer to authorize within 10 s"))??;
+        Ok(connection)
+    }
+
+    /// Waits for the answer to `authorize`.
+    async fn authorised(&mut self) -> Result<(), BrokerError> {
         loop {
-            if let Frame::Messages(messages) = connection.next_frame().await? {
+            if let Frame::Messages(messages) = self.next_frame().await? {
                 for m in messages {
                     if let Message::Response { id: 0, status, data } = m {
                         return match status {
-                            200 => Ok(connection),
+                            200 => Ok(()),
                             _ => Err(BrokerError::Rejected {
                                 broker: BROKER,
                                 reason: format!("market data refused the token: {status} {data}"),
@@ -84,15 +94,17 @@ impl Connection {
         Ok(id)
     }
 
-    /// The next protocol frame, sending the heartbeat while waiting.
+    /// The next protocol frame; the heartbeat goes out every 2.5 s, busy or not.
     async fn next_frame(&mut self) -> Result<Frame, BrokerError> {
         loop {
-            let message = tokio::time::timeout(HEARTBEAT_EVERY, self.socket.next()).await;
+            if self.beat.elapsed() >= HEARTBEAT_EVERY {
+                self.send_text(frame::HEARTBEAT.to_string()).await?;
+                self.beat = tokio::time::Instant::now();
+            }
+            let message = tokio::time::timeout_at(self.beat + HEARTBEAT_EVERY, self.socket.next()).await;
             let message = match message {
-                Err(_) => {
-                    self.send_text(frame::HEARTBEAT.to_string()).await?;
-                    continue;
-                }
+                Err(_) => continue, // time for the heartbeat
+
                 Ok(None) => return Err(unavailable("market data socket closed")),
                 Ok(Some(Err(e))) => return Err(unavailable(format!("market data socket: {e}"))),
                 Ok(Some(Ok(m))) => m,
@@ -263,9 +275,14 @@ impl ChartStream {
                     }
                     keeper.follow(&mut connection, ids).await
                 };
+                let began = tokio::time::Instant::now();
                 tokio::select! {
                     _ = session => {}
                     _ = stop.wait_for(|s| *s) => return,
+                }
+                // A session that lasted was healthy: the next reconnect starts quick again.
+                if began.elapsed() > Duration::from_secs(60) {
+                    wait = Duration::from_secs(1);
                 }
                 keeper.reconnects.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 tokio::select! {

@@ -470,7 +470,7 @@ impl TradovateBroker {
                     reason: format!("exit of {}: no position is held any more", order.symbol()),
                 });
             }
-            (_, None) => self.contract(order.symbol(), Utc::now().date_naive()).await?.1,
+            (_, None) => self.contract(order.symbol(), trade_date(Utc::now())).await?.1,
         };
         order_request(order, &account, &contract)
     }
@@ -561,7 +561,7 @@ impl TradovateBroker {
         end: DateTime<Utc>,
         progress: &mut (dyn FnMut(usize) + Send),
     ) -> Result<Vec<Bar>, BrokerError> {
-        let (contract_id, _) = self.contract(root, end.date_naive()).await?;
+        let (contract_id, _) = self.contract(root, trade_date(end)).await?;
         let mut bars: std::collections::BTreeMap<DateTime<Utc>, Bar> = std::collections::BTreeMap::new();
         let mut closest = end;
         loop {
@@ -597,6 +597,15 @@ impl TradovateBroker {
         let stream = md::ChartStream::spawn(self.config.md_url.clone(), source, vec![contract_id], FROM_STREAM, stop);
         streams.insert(contract_id, stream);
     }
+}
+
+/// CME's trade date of an instant: the New York date, the next one from
+/// 18:00 (Sunday evening trades belong to Monday).
+pub fn trade_date(t: DateTime<Utc>) -> chrono::NaiveDate {
+    use chrono::Timelike;
+    let local = t.with_timezone(&chrono_tz::America::New_York);
+    let date = local.date_naive();
+    if local.hour() >= 18 { date.succ_opt().unwrap_or(date) } else { date }
 }
 
 /// Our symbol for a contract name: the product root (`MNQZ6` → `MNQ`).
@@ -820,7 +829,7 @@ impl BrokerAdapter for TradovateBroker {
     /// subscription (one socket per contract, kept and reconnected, instead
     /// of a new one every minute).
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {
-        let (contract_id, _) = self.contract(symbol, Utc::now().date_naive()).await?;
+        let (contract_id, _) = self.contract(symbol, trade_date(Utc::now())).await?;
         let token = self.access_token().await?; // renews the session the streams use too
         let stream = self.streams.lock().unwrap_or_else(|p| p.into_inner()).get(&contract_id).cloned();
         let streamed = stream.map(|s| s.bars(contract_id)).filter(|b| limit <= FROM_STREAM && !b.is_empty());
@@ -836,5 +845,21 @@ impl BrokerAdapter for TradovateBroker {
             self.known.lock().await.marks.insert(symbol.to_string(), last.close);
         }
         Ok(bars)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trade_date_rolls_at_six_in_new_york() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // 17:59 and 18:00 New York on Wednesday 2026-12-09 (EST, UTC-5).
+        assert_eq!(trade_date(at("2026-12-09T22:59:00Z")).to_string(), "2026-12-09");
+        assert_eq!(trade_date(at("2026-12-09T23:00:00Z")).to_string(), "2026-12-10");
+        // So MNQ rolls to March at Wednesday's evening session, the start of Thursday's trade date.
+        assert_eq!(front_month("MNQ", trade_date(at("2026-12-09T23:30:00Z"))).unwrap().symbol(), "MNQH7");
+        assert_eq!(root_of("MNQZ6"), "MNQ");
     }
 }

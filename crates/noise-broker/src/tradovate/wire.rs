@@ -170,7 +170,10 @@ pub struct ChartBar {
 pub fn status(word: &str, filled: i64) -> noise_core::order::OrderStatus {
     use noise_core::order::OrderStatus;
     match word {
-        "Filled" | "Completed" => OrderStatus::Filled,
+        "Filled" => OrderStatus::Filled,
+        // Done: filled if anything filled, else it ended without a fill.
+        "Completed" if filled > 0 => OrderStatus::Filled,
+        "Completed" => OrderStatus::Cancelled,
         "Canceled" => OrderStatus::Cancelled,
         "Expired" => OrderStatus::Expired,
         "Rejected" => OrderStatus::Rejected,

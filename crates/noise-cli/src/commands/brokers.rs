@@ -173,7 +173,7 @@ async fn report(broker: &Connected) -> Result<(), BrokerError> {
                 if open { "open" } else { "closed" }
             );
             for root in ["MNQ", "MES", "M2K", "MCL", "MGC"] {
-                let (id, name) = tradovate.contract(root, now.date_naive()).await?;
+                let (id, name) = tradovate.contract(root, noise_broker::tradovate::trade_date(now)).await?;
                 println!("   contract    {root} → {name} (id {id})");
             }
         }
