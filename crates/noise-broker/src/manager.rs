@@ -189,13 +189,19 @@ impl BrokerAdapter for BrokerManager {
         outcome
     }
 
+    /// Cancels at the broker that has the order; a broker that is down is
+    /// skipped, and "not found" while one is down is its error, not NotFound.
     async fn cancel_order(&self, client_order_id: &str) -> Result<OrderState, BrokerError> {
+        let mut down = None;
         for adapter in &self.adapters {
-            if adapter.order_status(client_order_id).await?.is_some() {
-                return adapter.cancel_order(client_order_id).await;
+            match adapter.order_status(client_order_id).await {
+                Ok(Some(_)) => return adapter.cancel_order(client_order_id).await,
+                Ok(None) => {}
+                Err(e @ BrokerError::Unavailable { .. }) => down = Some(e),
+                Err(other) => return Err(other),
             }
         }
-        Err(BrokerError::NotFound { broker: self.broker(), id: client_order_id.to_string() })
+        Err(down.unwrap_or_else(|| BrokerError::NotFound { broker: self.broker(), id: client_order_id.to_string() }))
     }
 
     /// Asks each broker; a broker that is down is skipped, and if the order

@@ -799,7 +799,11 @@ impl Engine {
                     cancelled.push(row.client_order_id.clone());
                 }
                 Err(BrokerError::NotFound { .. }) => {}
-                Err(other) => return Err(other.into()),
+                // The kill switch goes on: one broker's refusal must not keep the rest open.
+                Err(other) => {
+                    let details = json!({"client_order_id": row.client_order_id, "error": other.to_string()});
+                    self.audit(now, "cancel_failed", details).await?;
+                }
             }
         }
         let held = self.broker.positions().await?;
