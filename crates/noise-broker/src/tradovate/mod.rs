@@ -38,6 +38,8 @@ pub const LIVE_WS_URL: &str = "wss://live.tradovateapi.com/v1/websocket";
 pub const MD_URL: &str = "wss://md.tradovateapi.com/v1/websocket";
 /// Renew the 90-minute token when less than this is left.
 const RENEW_BEFORE: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+/// The client-side budget of REST requests.
+pub const REQUESTS_PER_MINUTE: u32 = 75;
 /// The longest penalty wait we sit out; a longer one is reported instead.
 const MAX_PENALTY_WAIT: u64 = 120;
 
@@ -173,7 +175,9 @@ impl TradovateBroker {
 
     pub fn with_timeout(config: TradovateConfig, timeout: Duration) -> Result<Self, BrokerError> {
         Ok(Self {
-            rest: Endpoint::new(BROKER, timeout, None)?,
+            // Tradovate's documented limits are per hour; integrators report a practical
+            // ceiling near 80 a minute: stay under it, and stream what changes often.
+            rest: Endpoint::new(BROKER, timeout, Some(REQUESTS_PER_MINUTE))?,
             config,
             known: Mutex::new(Known::default()),
             backoff: Backoff::STANDARD,
@@ -403,7 +407,11 @@ impl TradovateBroker {
         let (account, _) = self.account_id().await?;
         let mut orders: Vec<wire::Order> = self.get(&format!("/order/deps?masterid={account}")).await?;
         orders.sort_by_key(|o| std::cmp::Reverse(o.timestamp));
-        for order in orders.iter().take(200) {
+        // Our ids carry their minute (noise-YYYYMMDDHHMM-...): only orders created
+        // from then on can be it, which keeps the command lookups few.
+        let since = minute_of_id(client_order_id).map(|t| t - chrono::TimeDelta::minutes(1));
+        let candidates = orders.iter().filter(|o| since.is_none_or(|t| o.timestamp >= t)).take(50);
+        for order in candidates {
             let commands: Vec<wire::Command> = self.get(&format!("/command/deps?masterid={}", order.id)).await?;
             if commands.iter().any(|c| c.cl_ord_id.as_deref() == Some(client_order_id)) {
                 self.known.lock().await.orders.insert(client_order_id.to_string(), order.id);
@@ -597,6 +605,12 @@ impl TradovateBroker {
         let stream = md::ChartStream::spawn(self.config.md_url.clone(), source, vec![contract_id], FROM_STREAM, stop);
         streams.insert(contract_id, stream);
     }
+}
+
+/// The minute a client order id of ours was made for (`noise-202611251500-MNQ…`).
+fn minute_of_id(id: &str) -> Option<DateTime<Utc>> {
+    let digits = id.strip_prefix("noise-")?.get(..12)?;
+    chrono::NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M").ok().map(|t| t.and_utc())
 }
 
 /// CME's trade date of an instant: the New York date, the next one from
@@ -851,6 +865,12 @@ impl BrokerAdapter for TradovateBroker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn our_ids_say_their_minute() {
+        assert_eq!(minute_of_id("noise-202611251500-MNQ-sl").unwrap().to_rfc3339(), "2026-11-25T15:00:00+00:00");
+        assert_eq!(minute_of_id("something-else"), None);
+    }
 
     #[test]
     fn the_trade_date_rolls_at_six_in_new_york() {
