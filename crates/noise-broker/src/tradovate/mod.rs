@@ -740,13 +740,21 @@ impl BrokerAdapter for TradovateBroker {
             let symbol = root_of(&name);
             // REST has no mark: the last close read through this adapter, else the average price.
             let mark = self.known.lock().await.marks.get(&symbol).copied().unwrap_or(average);
-            positions.push(BrokerPosition {
-                symbol,
-                quantity: Decimal::from(row.net_pos),
-                average_price: average,
-                market_price: mark,
-            });
+            let quantity = Decimal::from(row.net_pos);
+            // Two contracts of one product (around a roll) are one position of ours:
+            // quantities added, the average weighted by quantity.
+            match positions.iter_mut().find(|p: &&mut BrokerPosition| p.symbol == symbol) {
+                Some(held) => {
+                    let total = held.quantity + quantity;
+                    if !total.is_zero() {
+                        held.average_price = (held.average_price * held.quantity + average * quantity) / total;
+                    }
+                    held.quantity = total;
+                }
+                None => positions.push(BrokerPosition { symbol, quantity, average_price: average, market_price: mark }),
+            }
         }
+        positions.retain(|p| !p.quantity.is_zero());
         Ok(positions)
     }
 
