@@ -26,7 +26,7 @@ pub async fn require_token(State(state): State<Arc<ApiState>>, request: Request,
         Some(_) => "wrong bearer token",
     };
     let details = json!({"path": request.uri().path(), "method": request.method().as_str(), "reason": why});
-    if let Ok(mut conn) = state.store.pool().acquire().await
+    if let Ok(mut conn) = state.store.acquire().await
         && let Err(error) =
             noise_store::audit::append(&mut conn, chrono::Utc::now(), "auth_failed", "api", &details).await
     {

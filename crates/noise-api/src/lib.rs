@@ -109,13 +109,18 @@ impl ApiState {
     /// Reads what the first requests would otherwise wait for (the totals of
     /// every closed trade: seconds on a million) so the server starts warm.
     pub async fn warm_up(&self) -> Result<(), noise_store::StoreError> {
-        let mut conn = self.store.pool().acquire().await?;
+        let mut conn = self.store.acquire().await?;
         self.summary.current(&mut conn).await.map(|_| ())
     }
 
     /// The engine's time now (see [`ApiState::clock`]).
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.as_ref().and_then(|c| *c.borrow()).unwrap_or_else(chrono::Utc::now)
+    }
+
+    /// The broker's equity now; `None` without a broker or when it does not answer.
+    async fn broker_equity(&self) -> Option<rust_decimal::Decimal> {
+        self.broker.as_ref()?.account().await.ok().map(|a| a.equity)
     }
 
     fn instrument(&self, symbol: &str) -> Option<&Instrument> {

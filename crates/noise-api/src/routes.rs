@@ -61,7 +61,7 @@ pub struct Status {
 #[utoipa::path(get, path = "/status", tag = "status",
     responses((status = 200, body = Status), CommonErrors))]
 pub async fn status(State(state): State<Arc<ApiState>>) -> Result<Json<Status>, ApiError> {
-    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let mut conn = state.store.acquire().await?;
     let database = noise_store::ping(&mut conn).await.is_ok();
     let risk = noise_store::risk_state::load(&mut conn).await.ok().flatten();
     let breaker = risk.as_ref().is_some_and(|r| !r.breakers.is_empty());
@@ -156,7 +156,7 @@ pub async fn audit(
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Page<noise_store::audit::AuditEntry>>, ApiError> {
     let (limit, before) = (query.limit()?, query.before()?);
-    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let mut conn = state.store.acquire().await?;
     let rows = noise_store::audit::page(&mut conn, query.event_type.as_deref(), before, limit).await?;
     Ok(Json(page(rows, limit, |e| e.id)))
 }
@@ -216,7 +216,7 @@ pub async fn backtests(
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Page<BacktestSummary>>, ApiError> {
     let (limit, before) = (query.limit()?, query.before()?);
-    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let mut conn = state.store.acquire().await?;
     let runs = noise_store::backtests::page(&mut conn, before, limit).await?;
     let items = runs.iter().map(|(id, r)| BacktestSummary::of(*id, r)).collect();
     Ok(Json(page(items, limit, |s| s.id)))
@@ -255,7 +255,7 @@ pub async fn backtest(
     Path(id): Path<String>,
 ) -> Result<Json<BacktestDetail>, ApiError> {
     let id = run_id(&id)?;
-    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let mut conn = state.store.acquire().await?;
     let Some((id, r)) = noise_store::backtests::one(&mut conn, id).await? else {
         return Err(ApiError::NotFound { message: format!("no backtest run {id}") });
     };
@@ -299,7 +299,7 @@ pub async fn backtest_trades(
             message: format!("{text:?}: a whole number of trades to skip"),
         })?,
     };
-    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let mut conn = state.store.acquire().await?;
     if !noise_store::backtests::exists(&mut conn, id).await? {
         return Err(ApiError::NotFound { message: format!("no backtest run {id}") });
     }
@@ -387,7 +387,7 @@ pub struct PositionView {
     responses((status = 200, body = Vec<PositionView>), CommonErrors))]
 pub async fn positions(State(state): State<Arc<ApiState>>) -> Result<Json<Vec<PositionView>>, ApiError> {
     let rows = {
-        let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+        let mut conn = state.store.acquire().await?;
         noise_store::positions::all(&mut conn).await?
     };
     // Marks are a courtesy: a broker that does not answer leaves them empty, the list stands.
@@ -442,7 +442,7 @@ pub async fn trades(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let (limit, filter) = (query.page().limit()?, query.filter()?);
-    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let mut conn = state.store.acquire().await?;
     let newest = noise_store::records::newest_trade_id(&mut conn).await?;
     let key = uri.query().unwrap_or_default();
     let body = match state.trade_pages.get(key, newest) {
@@ -488,7 +488,7 @@ pub async fn signals(
             return Err(ApiError::BadField { field: "status", message: format!("{other:?}: `signal` or `rejected`") });
         }
     };
-    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let mut conn = state.store.acquire().await?;
     let rows = noise_store::signals::page(&mut conn, &filter, status, limit).await?;
     Ok(Json(page(rows, limit, |s| s.id)))
 }
@@ -510,13 +510,10 @@ pub struct RiskView {
     responses((status = 200, body = RiskView), CommonErrors))]
 pub async fn risk_state(State(state): State<Arc<ApiState>>) -> Result<Json<RiskView>, ApiError> {
     let risk = {
-        let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+        let mut conn = state.store.acquire().await?;
         noise_store::risk_state::load(&mut conn).await?
     };
-    let equity = match &state.broker {
-        Some(broker) => broker.account().await.ok().map(|a| a.equity),
-        None => None,
-    };
+    let equity = state.broker_equity().await;
     let figures = risk.as_ref().zip(equity).map(|(r, equity)| RiskFigures::new(r, equity, state.now()));
     Ok(Json(RiskView { state: risk, limits: RiskLimits::from(&state.risk), figures }))
 }
@@ -567,14 +564,11 @@ pub struct Summary {
     responses((status = 200, body = Summary), CommonErrors))]
 pub async fn summary(State(state): State<Arc<ApiState>>) -> Result<Json<Summary>, ApiError> {
     let (totals, risk) = {
-        let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+        let mut conn = state.store.acquire().await?;
         let totals = state.summary.current(&mut conn).await?;
         (totals, noise_store::risk_state::load(&mut conn).await?)
     };
-    let equity = match &state.broker {
-        Some(broker) => broker.account().await.ok().map(|a| a.equity),
-        None => None,
-    };
+    let equity = state.broker_equity().await;
     Ok(Json(Summary {
         day_pnl: equity.zip(risk).map(|(e, r)| e - r.day_start_equity),
         equity,
@@ -594,7 +588,7 @@ pub async fn daily(
     Query(query): Query<LimitQuery>,
 ) -> Result<Json<Vec<noise_store::records::DailyMetrics>>, ApiError> {
     let limit = query.limit()?;
-    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let mut conn = state.store.acquire().await?;
     Ok(Json(noise_store::records::daily(&mut conn, limit).await?))
 }
 
@@ -607,7 +601,7 @@ pub async fn equity(
     Query(query): Query<LimitQuery>,
 ) -> Result<Json<Vec<noise_store::records::EquitySnapshot>>, ApiError> {
     let limit = query.limit()?;
-    let mut conn = state.store.pool().acquire().await.map_err(noise_store::StoreError::from)?;
+    let mut conn = state.store.acquire().await?;
     Ok(Json(noise_store::records::equity_curve(&mut conn, limit).await?))
 }
 

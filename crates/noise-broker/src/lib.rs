@@ -202,6 +202,40 @@ pub trait BrokerAdapter: Send + Sync {
     }
 }
 
+impl BrokerError {
+    /// A reply that does not parse: what was wrong, and the start of the reply.
+    pub fn malformed(broker: BrokerKind, detail: impl Into<String>, reply: &str) -> Self {
+        BrokerError::Malformed { broker, detail: detail.into(), snippet: snippet(reply) }
+    }
+}
+
+/// A broker's JSON double as a decimal: prices and sizes carry at most six
+/// places, so rounding there undoes the binary expansion exactly.
+pub fn decimal_from_double(value: f64) -> Option<Decimal> {
+    use rust_decimal::prelude::FromPrimitive;
+    Decimal::from_f64(value).map(|d| d.round_dp(6).normalize())
+}
+
+/// A bar from a broker's doubles (open, high, low, close, volume), validated.
+pub fn bar_from_doubles(time: DateTime<Utc>, ohlc: [f64; 4], volume: f64) -> Result<Bar, String> {
+    let decimal = |name: &str, x: f64| decimal_from_double(x).ok_or_else(|| format!("bar {time}: {name} {x}"));
+    let bar = Bar {
+        time,
+        open: decimal("open", ohlc[0])?,
+        high: decimal("high", ohlc[1])?,
+        low: decimal("low", ohlc[2])?,
+        close: decimal("close", ohlc[3])?,
+        volume: decimal("volume", volume)?.round_dp(0),
+    };
+    bar.validate().map_err(|e| format!("bar {time}: {e}"))?;
+    Ok(bar)
+}
+
+/// An environment variable, trimmed; `None` when unset or blank.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
 /// The start of a broker's reply, for error messages (never a whole large body).
 pub fn snippet(text: &str) -> String {
     let mut end = text.len().min(300);

@@ -68,6 +68,25 @@ impl BrokerManager {
         self.adapters.iter().map(|a| (a.broker(), known.get(&a.broker()).cloned().unwrap_or(Health::Up))).collect()
     }
 
+    /// The broker that has the order, and its state. A broker that is down
+    /// is skipped; "found nowhere" while one is down is that broker's error
+    /// (the order may be there), never "never sent".
+    async fn locate(
+        &self,
+        client_order_id: &str,
+    ) -> Result<Option<(&Arc<dyn BrokerAdapter>, OrderState)>, BrokerError> {
+        let mut down = None;
+        for adapter in &self.adapters {
+            match adapter.order_status(client_order_id).await {
+                Ok(Some(state)) => return Ok(Some((adapter, state))),
+                Ok(None) => {}
+                Err(e @ BrokerError::Unavailable { .. }) => down = Some(e),
+                Err(other) => return Err(other),
+            }
+        }
+        down.map_or(Ok(None), Err)
+    }
+
     fn note<T>(&self, broker: BrokerKind, outcome: &Result<T, BrokerError>) {
         let health = match outcome {
             Ok(_) => Health::Up,
@@ -192,35 +211,17 @@ impl BrokerAdapter for BrokerManager {
     /// Cancels at the broker that has the order; a broker that is down is
     /// skipped, and "not found" while one is down is its error, not NotFound.
     async fn cancel_order(&self, client_order_id: &str) -> Result<OrderState, BrokerError> {
-        let mut down = None;
-        for adapter in &self.adapters {
-            match adapter.order_status(client_order_id).await {
-                Ok(Some(_)) => return adapter.cancel_order(client_order_id).await,
-                Ok(None) => {}
-                Err(e @ BrokerError::Unavailable { .. }) => down = Some(e),
-                Err(other) => return Err(other),
-            }
+        match self.locate(client_order_id).await? {
+            Some((adapter, _)) => adapter.cancel_order(client_order_id).await,
+            None => Err(BrokerError::NotFound { broker: self.broker(), id: client_order_id.to_string() }),
         }
-        Err(down.unwrap_or_else(|| BrokerError::NotFound { broker: self.broker(), id: client_order_id.to_string() }))
     }
 
     /// Asks each broker; a broker that is down is skipped, and if the order
     /// is found nowhere while one is down, that is an error, not "never
     /// arrived" (it may be at the broker that is down).
     async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError> {
-        let mut down = None;
-        for adapter in &self.adapters {
-            match adapter.order_status(client_order_id).await {
-                Ok(Some(state)) => return Ok(Some(state)),
-                Ok(None) => {}
-                Err(e @ BrokerError::Unavailable { .. }) => down = Some(e),
-                Err(other) => return Err(other),
-            }
-        }
-        match down {
-            Some(e) => Err(e),
-            None => Ok(None),
-        }
+        Ok(self.locate(client_order_id).await?.map(|(_, state)| state))
     }
 
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {

@@ -8,6 +8,8 @@
 mod http;
 #[path = "support/approval.rs"]
 mod support;
+#[path = "support/tradovate_config.rs"]
+mod tradovate_config;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,8 +20,8 @@ use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
 use http::{query_value, read_request, respond};
 use noise_broker::resilience::Backoff;
+use noise_broker::tradovate::TradovateBroker;
 use noise_broker::tradovate::md::ChartStream;
-use noise_broker::tradovate::{TradovateBroker, TradovateConfig};
 use noise_broker::{BrokerAdapter, BrokerError, OrderRequest};
 use noise_core::order::OrderStatus;
 use noise_core::signal::Direction;
@@ -27,6 +29,7 @@ use rust_decimal_macros::dec;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
+use tradovate_config::config;
 
 /// What the fake does with the next request to a route.
 #[derive(Debug, Clone, Copy)]
@@ -281,24 +284,6 @@ async fn serve_md(fake: Arc<Fake>, stream: TcpStream) {
             }
             _ => {}
         }
-    }
-}
-
-fn config(rest_url: &str, md_url: &str, password: &str) -> TradovateConfig {
-    TradovateConfig {
-        username: "trader".into(),
-        password: password.into(),
-        app_id: "NOISE".into(),
-        app_version: "0.1".into(),
-        cid: "1234".into(),
-        secret: "s3cret".into(),
-        device_id: "device-1".into(),
-        account: None,
-        rest_url: rest_url.into(),
-        ws_url: md_url.into(),
-        md_url: md_url.into(),
-        live: false,
-        cid_as_string: false,
     }
 }
 

@@ -5,6 +5,8 @@
 
 #[path = "support/approval.rs"]
 mod support;
+#[path = "support/tradovate_config.rs"]
+mod tradovate_config;
 
 use noise_broker::OrderRequest;
 use noise_broker::tradovate::{TradovateConfig, login_body, order_request};
@@ -13,6 +15,7 @@ use noise_core::risk::{PositionSnapshot, kill_switch_exit};
 use noise_core::signal::Direction;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
+use tradovate_config::config;
 
 fn url(path: &str) -> String {
     let base = std::env::var("PRISM_TRADOVATE_URL").expect("PRISM_TRADOVATE_URL: run tests/conformance/brokers.sh");
@@ -33,31 +36,18 @@ async fn post(path: &str, body: &Value, token: Option<&str>) -> (u16, String) {
     (status, format!("{violations} {body}"))
 }
 
-fn config(cid_as_string: bool) -> TradovateConfig {
-    TradovateConfig {
-        username: "trader".into(),
-        password: "pw".into(),
-        app_id: "NOISE".into(),
-        app_version: "0.1".into(),
-        cid: "1234".into(),
-        secret: "s3cret".into(),
-        device_id: "device-1".into(),
-        account: None,
-        rest_url: String::new(),
-        ws_url: String::new(),
-        md_url: String::new(),
-        live: false,
-        cid_as_string,
-    }
-}
-
 #[tokio::test]
 #[ignore = "needs the Prism mocks: tests/conformance/brokers.sh"]
 async fn the_login_body_conforms_with_cid_as_the_schema_types_it() {
-    let (status, why) = post("/auth/accesstokenrequest", &login_body(&config(true)), None).await;
+    let (status, why) = post(
+        "/auth/accesstokenrequest",
+        &login_body(&TradovateConfig { cid_as_string: true, ..config("", "", "pw") }),
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{why}");
     // As Tradovate's examples send it (a number), the schema refuses it: hence the switch.
-    let (status, why) = post("/auth/accesstokenrequest", &login_body(&config(false)), None).await;
+    let (status, why) = post("/auth/accesstokenrequest", &login_body(&config("", "", "pw")), None).await;
     assert_eq!(status, 422, "{why}");
     assert!(why.contains("cid"), "{why}");
 }

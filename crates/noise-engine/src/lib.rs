@@ -142,7 +142,7 @@ impl Engine {
             pipelines.insert(instrument.symbol.clone(), pipeline);
         }
         let instruments = config.instruments.iter().map(|i| (i.symbol.clone(), i.clone())).collect();
-        let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = store.acquire().await?;
         let risk = match risk_state::load(&mut conn).await? {
             Some(state) => state,
             None => RiskState::new(broker.account().await?.equity),
@@ -179,7 +179,7 @@ impl Engine {
 
     /// Records an audit event on its own.
     pub async fn audit(&self, now: DateTime<Utc>, event: &str, details: serde_json::Value) -> Result<(), EngineError> {
-        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = self.store.acquire().await?;
         audit::append(&mut conn, now, event, ACTOR, &details).await?;
         Ok(())
     }
@@ -424,7 +424,7 @@ impl Engine {
     /// position is closed (and Alpaca holds the shares for them, refusing the
     /// exit). Best effort: a failed cancel is audited, the monitor sees the rest.
     async fn cancel_protecting_orders(&self, symbol: &str, now: DateTime<Utc>) -> Result<(), EngineError> {
-        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = self.store.acquire().await?;
         let open = trades::open_orders(&mut conn).await?;
         drop(conn);
         let legs = open.iter().filter(|o| o.symbol == symbol && o.intent == "exit" && o.order_type != "market");
@@ -491,7 +491,7 @@ impl Engine {
     /// bracket legs, then brings positions in line with the broker, all in
     /// one transaction.
     pub async fn monitor(&mut self, now: DateTime<Utc>) -> Result<Vec<EngineEvent>, EngineError> {
-        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = self.store.acquire().await?;
         let open = trades::open_orders(&mut conn).await?;
         drop(conn);
         let mut states = Vec::new();
@@ -636,7 +636,7 @@ impl Engine {
     /// cancelled (their moment has passed), the rest follow the broker, and
     /// positions are corrected to the broker's. Audited.
     pub async fn reconcile(&mut self, now: DateTime<Utc>) -> Result<serde_json::Value, EngineError> {
-        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = self.store.acquire().await?;
         let open = trades::open_orders(&mut conn).await?;
         drop(conn);
         let mut answers = Vec::new();
@@ -712,7 +712,7 @@ impl Engine {
             .sum();
         let unrealized = unrealized.round_dp(2).normalize();
         let snap = EquitySnapshot { time: now, equity: account.equity, cash: account.cash, unrealized_pnl: unrealized };
-        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = self.store.acquire().await?;
         records::insert_equity(&mut conn, &snap).await?;
         events.push(EngineEvent::Equity(snap));
         Ok(events)
@@ -724,7 +724,7 @@ impl Engine {
         let mut events = self.equity_snapshot(now).await?;
         let date = now.with_timezone(&chrono_tz::America::New_York).date_naive();
         let account = self.broker.account().await?;
-        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = self.store.acquire().await?;
         let today: Vec<ClosedTradeRow> = records::closed_trades(&mut conn, records::MAX_PAGE)
             .await?
             .into_iter()
@@ -786,7 +786,7 @@ impl Engine {
     /// client order id `<minute>-<SYMBOL>-flatten`), then trading paused.
     async fn flatten(&mut self, now: DateTime<Utc>, by: &str) -> Result<Vec<EngineEvent>, EngineError> {
         let mut events = Vec::new();
-        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = self.store.acquire().await?;
         let open = trades::open_orders(&mut conn).await?;
         drop(conn);
         let mut cancelled = Vec::new();

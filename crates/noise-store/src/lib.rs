@@ -100,6 +100,11 @@ impl Store {
         &self.pool
     }
 
+    /// A connection from the pool, for reads and single statements.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
     /// Starts a write transaction: commit it, or its changes vanish on drop.
     ///
     /// `BEGIN IMMEDIATE` takes the write lock at once, waiting (busy timeout)

@@ -59,7 +59,7 @@ impl AlpacaConfig {
     /// `ALPACA_TRADING_URL`, `ALPACA_DATA_URL`, `ALPACA_FEED`; `Err` names
     /// every missing variable.
     pub fn from_env(live: bool) -> Result<Self, Vec<&'static str>> {
-        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let var = crate::env_var;
         let (key_id, secret) = (var("ALPACA_API_KEY"), var("ALPACA_API_SECRET"));
         let mut missing = Vec::new();
         if key_id.is_none() {
@@ -185,19 +185,8 @@ impl AlpacaBroker {
             .await
     }
 
-    async fn trading(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-        retry: Retry,
-    ) -> Result<Reply, BrokerError> {
-        self.send(Host::Trading, method, path, query, body, retry).await
-    }
-
     pub async fn clock(&self) -> Result<MarketClock, BrokerError> {
-        let reply = self.trading(Method::GET, "/v2/clock", &[], None, Retry::Safe).await?;
+        let reply = self.send(Host::Trading, Method::GET, "/v2/clock", &[], None, Retry::Safe).await?;
         let c: wire::Clock = parse_ok(&reply, "clock")?;
         Ok(MarketClock { timestamp: c.timestamp, is_open: c.is_open, next_open: c.next_open, next_close: c.next_close })
     }
@@ -219,7 +208,7 @@ impl AlpacaBroker {
                 .unwrap_or_else(|| format!("{d}T00:00:00Z"))
         };
         let query = [("start", midnight(start)), ("end", midnight(end))];
-        let reply = self.trading(Method::GET, "/v2/calendar", &query, None, Retry::Safe).await?;
+        let reply = self.send(Host::Trading, Method::GET, "/v2/calendar", &query, None, Retry::Safe).await?;
         let days: Vec<wire::CalendarDay> = parse_ok(&reply, "calendar")?;
         Ok(days.into_iter().map(|d| (d.date, d.open, d.close)).collect())
     }
@@ -235,7 +224,7 @@ impl AlpacaBroker {
     }
 
     async fn raw_account(&self) -> Result<wire::Account, BrokerError> {
-        let reply = self.trading(Method::GET, "/v2/account", &[], None, Retry::Safe).await?;
+        let reply = self.send(Host::Trading, Method::GET, "/v2/account", &[], None, Retry::Safe).await?;
         parse_ok(&reply, "account")
     }
 
@@ -297,7 +286,8 @@ impl AlpacaBroker {
     /// The order with this client order id, with its bracket legs.
     async fn by_client_order_id(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError> {
         let query = [("client_order_id", client_order_id.to_string()), ("nested", "true".to_string())];
-        let reply = self.trading(Method::GET, "/v2/orders:by_client_order_id", &query, None, Retry::Safe).await?;
+        let reply =
+            self.send(Host::Trading, Method::GET, "/v2/orders:by_client_order_id", &query, None, Retry::Safe).await?;
         if reply.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -308,7 +298,7 @@ impl AlpacaBroker {
     /// One placement attempt's outcome: the order, or why it is refused, or
     /// unknown (the broker may or may not have it).
     async fn place_once(&self, body: &Value, client_order_id: &str) -> Result<Placed, BrokerError> {
-        let reply = match self.trading(Method::POST, "/v2/orders", &[], Some(body), Retry::Never).await {
+        let reply = match self.send(Host::Trading, Method::POST, "/v2/orders", &[], Some(body), Retry::Never).await {
             Ok(reply) => reply,
             Err(BrokerError::Unavailable { reason, .. }) => return Ok(Placed::Unknown(reason)),
             Err(other) => return Err(other),
@@ -359,7 +349,7 @@ fn refusal(reply: &Reply) -> BrokerError {
 }
 
 fn malformed(what: &str, detail: &str, snippet: &str) -> BrokerError {
-    BrokerError::Malformed { broker: BROKER, detail: format!("{what}: {detail}"), snippet: crate::snippet(snippet) }
+    BrokerError::malformed(BROKER, format!("{what}: {detail}"), snippet)
 }
 
 fn parse<T: DeserializeOwned>(reply: &Reply, what: &str) -> Result<T, BrokerError> {
@@ -456,7 +446,7 @@ impl BrokerAdapter for AlpacaBroker {
     }
 
     async fn positions(&self) -> Result<Vec<BrokerPosition>, BrokerError> {
-        let reply = self.trading(Method::GET, "/v2/positions", &[], None, Retry::Safe).await?;
+        let reply = self.send(Host::Trading, Method::GET, "/v2/positions", &[], None, Retry::Safe).await?;
         let positions: Vec<wire::Position> = parse_ok(&reply, "positions")?;
         positions
             .iter()
@@ -493,7 +483,7 @@ impl BrokerAdapter for AlpacaBroker {
             return Err(BrokerError::NotFound { broker: BROKER, id: client_order_id.to_string() });
         };
         let path = format!("/v2/orders/{}", order.broker_order_id);
-        let reply = self.trading(Method::DELETE, &path, &[], None, Retry::Safe).await?;
+        let reply = self.send(Host::Trading, Method::DELETE, &path, &[], None, Retry::Safe).await?;
         // 204: accepted (cancelling is asynchronous); 422: already final. Either way, read it back.
         if !(reply.status.is_success() || reply.status == StatusCode::UNPROCESSABLE_ENTITY) {
             return Err(refusal(&reply));

@@ -155,25 +155,7 @@ pub struct DataBar {
 
 impl DataBar {
     pub fn unified(&self) -> Result<Bar, String> {
-        let price = |name: &str, x: f64| {
-            Decimal::from_f64_retain(x)
-                .map(|d| d.round_dp(6).normalize())
-                .filter(|d| *d > Decimal::ZERO)
-                .ok_or_else(|| format!("bar {}: {name} {x} is not a positive price", self.t))
-        };
-        let volume = Decimal::from_f64_retain(self.v)
-            .filter(|v| *v >= Decimal::ZERO)
-            .ok_or_else(|| format!("bar {}: volume {}", self.t, self.v))?;
-        let bar = Bar {
-            time: self.t,
-            open: price("open", self.o)?,
-            high: price("high", self.h)?,
-            low: price("low", self.l)?,
-            close: price("close", self.c)?,
-            volume: volume.round_dp(0),
-        };
-        bar.validate().map_err(|e| format!("bar {}: {e}", self.t))?;
-        Ok(bar)
+        crate::bar_from_doubles(self.t, [self.o, self.h, self.l, self.c], self.v)
     }
 }
 

@@ -14,8 +14,6 @@ use chrono::{DateTime, Utc};
 use futures_util::{SinkExt, StreamExt};
 use noise_core::instrument::BrokerKind;
 use noise_core::market::Bar;
-use rust_decimal::Decimal;
-use rust_decimal::prelude::FromPrimitive;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -33,7 +31,7 @@ fn unavailable(reason: impl Into<String>) -> BrokerError {
 }
 
 fn malformed(detail: impl Into<String>, snippet: &str) -> BrokerError {
-    BrokerError::Malformed { broker: BROKER, detail: detail.into(), snippet: crate::snippet(snippet) }
+    BrokerError::malformed(BROKER, detail, snippet)
 }
 
 /// An authorised market-data connection.
@@ -162,21 +160,7 @@ fn chart_packets(data: &Value) -> Vec<(i64, bool, Vec<ChartBar>)> {
 
 /// A chart bar as ours: its volume is up + down volume.
 pub fn to_bar(b: &ChartBar) -> Result<Bar, String> {
-    let d = |name: &str, x: f64| {
-        Decimal::from_f64(x)
-            .map(|v| v.round_dp(6).normalize())
-            .ok_or_else(|| format!("bar {}: {name} {x}", b.timestamp))
-    };
-    let bar = Bar {
-        time: b.timestamp,
-        open: d("open", b.open)?,
-        high: d("high", b.high)?,
-        low: d("low", b.low)?,
-        close: d("close", b.close)?,
-        volume: d("volume", b.up_volume + b.down_volume)?,
-    };
-    bar.validate().map_err(|e| format!("bar {}: {e}", b.timestamp))?;
-    Ok(bar)
+    crate::bar_from_doubles(b.timestamp, [b.open, b.high, b.low, b.close], b.up_volume + b.down_volume)
 }
 
 /// The last `limit` completed-or-forming 1-minute bars of a contract, oldest first.

@@ -21,11 +21,11 @@ use noise_core::market::Bar;
 use noise_core::risk::Side;
 use reqwest::Method;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::FromPrimitive;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use crate::decimal_from_double;
 use crate::http::{Endpoint, NoticeSink, Reply, Retry};
 use crate::resilience::{Backoff, Failure};
 use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, OrderKind, OrderRequest, OrderState};
@@ -84,7 +84,7 @@ impl TradovateConfig {
     /// Without `TRADOVATE_DEVICE_ID`, `device_id` is the one kept in
     /// `device_file` (made once, then reused).
     pub fn from_env(live: bool, device_file: &std::path::Path) -> Result<Self, Vec<&'static str>> {
-        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let var = crate::env_var;
         let required =
             ["TRADOVATE_USERNAME", "TRADOVATE_PASSWORD", "TRADOVATE_APP_ID", "TRADOVATE_CID", "TRADOVATE_SECRET"];
         let missing: Vec<&'static str> = required.into_iter().filter(|n| var(n).is_none()).collect();
@@ -162,7 +162,7 @@ pub struct TradovateBroker {
     /// One subscribed chart per contract, kept while the adapter lives.
     streams: std::sync::Mutex<HashMap<i64, md::ChartStream>>,
     /// Dropped with the adapter: the streams stop.
-    _streams_stop: tokio::sync::watch::Sender<bool>,
+    streams_stop: tokio::sync::watch::Sender<bool>,
 }
 
 /// A request for at most this many bars is served from the subscribed chart.
@@ -183,7 +183,7 @@ impl TradovateBroker {
             backoff: Backoff::STANDARD,
             token: tokio::sync::watch::channel(String::new()).0,
             streams: std::sync::Mutex::new(HashMap::new()),
-            _streams_stop: tokio::sync::watch::channel(false).0,
+            streams_stop: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -452,7 +452,7 @@ impl TradovateBroker {
             quantity: Decimal::from(quantity),
             status: wire::status(&order.ord_status, filled),
             filled_quantity: Decimal::from(filled),
-            average_fill_price: average.and_then(price),
+            average_fill_price: average.and_then(decimal_from_double),
             fees: Decimal::ZERO,
             updated_at: fills.iter().map(|f| f.timestamp).max().unwrap_or(order.timestamp),
             legs: Vec::new(),
@@ -601,7 +601,7 @@ impl TradovateBroker {
             let current = token.borrow().clone();
             async move { Ok(current) }
         };
-        let stop = self._streams_stop.subscribe();
+        let stop = self.streams_stop.subscribe();
         let stream = md::ChartStream::spawn(self.config.md_url.clone(), source, vec![contract_id], FROM_STREAM, stop);
         streams.insert(contract_id, stream);
     }
@@ -641,13 +641,8 @@ fn number(value: Decimal) -> f64 {
     noise_core::num::decimal_to_f64(value)
 }
 
-/// A double price from Tradovate as a decimal (prices carry at most 6 decimals).
-fn price(value: f64) -> Option<Decimal> {
-    Decimal::from_f64(value).map(|d| d.round_dp(6).normalize())
-}
-
 fn malformed(what: &str, detail: &str, snippet: &str) -> BrokerError {
-    BrokerError::Malformed { broker: BROKER, detail: format!("{what}: {detail}"), snippet: crate::snippet(snippet) }
+    BrokerError::malformed(BROKER, format!("{what}: {detail}"), snippet)
 }
 
 fn parse_reply(reply: &Reply, path: &str) -> Result<Value, BrokerError> {
@@ -711,10 +706,11 @@ impl BrokerAdapter for TradovateBroker {
         let snapshot: wire::CashBalanceSnapshot =
             self.post("/cashBalance/getcashbalancesnapshot", &json!({"accountId": account}), Retry::Safe).await?;
         let money = |name: &str, v: Option<f64>| {
-            v.and_then(price).ok_or_else(|| malformed("/cashBalance/getcashbalancesnapshot", &format!("no {name}"), ""))
+            v.and_then(decimal_from_double)
+                .ok_or_else(|| malformed("/cashBalance/getcashbalancesnapshot", &format!("no {name}"), ""))
         };
         let equity = money("netLiq", snapshot.net_liq)?;
-        let margin = snapshot.initial_margin.and_then(price).unwrap_or_default();
+        let margin = snapshot.initial_margin.and_then(decimal_from_double).unwrap_or_default();
         Ok(AccountInfo {
             broker: BROKER,
             equity,
@@ -735,7 +731,7 @@ impl BrokerAdapter for TradovateBroker {
             let name = self.contract_name(row.contract_id).await?;
             let average = row
                 .net_price
-                .and_then(price)
+                .and_then(decimal_from_double)
                 .ok_or_else(|| malformed("/position/deps", "a position without netPrice", ""))?;
             let symbol = root_of(&name);
             // REST has no mark: the last close read through this adapter, else the average price.

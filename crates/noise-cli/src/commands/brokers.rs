@@ -92,7 +92,7 @@ pub fn from_env_reporting(
 
 /// Brokers whose required variables are all set, when none was named.
 fn configured() -> Vec<BrokerName> {
-    let set = |n: &str| std::env::var(n).is_ok_and(|v| !v.trim().is_empty());
+    let set = |n: &str| noise_broker::env_var(n).is_some();
     let mut names = Vec::new();
     if set("ALPACA_API_KEY") || set("ALPACA_API_SECRET") {
         names.push(BrokerName::Alpaca);

@@ -298,7 +298,7 @@ async fn report_notice(
             serde_json::json!({"broker": broker, "call": what, "attempt": attempt, "wait_ms": wait.as_millis() as u64, "why": why}),
         ),
     };
-    if let Ok(mut conn) = store.pool().acquire().await
+    if let Ok(mut conn) = store.acquire().await
         && let Err(error) = noise_store::audit::append(&mut conn, Utc::now(), event_type, "broker", &details).await
     {
         eprintln!("cannot audit {event_type}: {error}");
