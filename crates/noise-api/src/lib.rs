@@ -159,6 +159,8 @@ fn api_routes() -> OpenApiRouter<Arc<ApiState>> {
         .routes(routes!(routes::events))
         .routes(routes!(routes::positions))
         .routes(routes!(routes::trades))
+        .routes(routes!(routes::trade))
+        .routes(routes!(routes::fills))
         .routes(routes!(routes::signals))
         .routes(routes!(routes::risk_state))
         .routes(routes!(routes::exposure))

@@ -358,16 +358,27 @@ impl ListQuery {
     }
 }
 
-/// An open position: the engine's record, marked at the broker's price.
+/// An open lot: one entry fill still (partly) held.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LotView {
+    #[serde(flatten)]
+    lot: noise_core::ledger::Lot,
+    /// (market − entry) × quantity × point value, less the lot's entry fee
+    /// not yet charged (null without a market price).
+    unrealized_pnl: Option<Decimal>,
+}
+
+/// An open position as the ledger holds it (from fills), marked at the broker's price.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PositionView {
     symbol: String,
-    broker: String,
+    broker: noise_core::instrument::BrokerKind,
     /// `equity` or `future` (null for a symbol the config does not know).
     asset_class: Option<noise_core::instrument::AssetClass>,
     correlation_group: Option<String>,
     /// Signed: positive long, negative short.
     quantity: Decimal,
+    /// The quantity-weighted entry price of its lots.
     average_price: Decimal,
     /// The broker's latest price (null when the broker does not answer).
     market_price: Option<Decimal>,
@@ -379,16 +390,18 @@ pub struct PositionView {
     unrealized_pnl: Option<Decimal>,
     opened_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The entry fills it is made of, oldest first (closed first in, first out).
+    lots: Vec<LotView>,
 }
 
-/// `GET /api/positions`: the open positions as the engine last reconciled
-/// them, marked at the broker's prices with their unrealized P&L.
+/// `GET /api/positions`: the open positions as the ledger holds them (from
+/// fills), with their lots, marked at the broker's prices.
 #[utoipa::path(get, path = "/positions", tag = "positions",
     responses((status = 200, body = Vec<PositionView>), CommonErrors))]
 pub async fn positions(State(state): State<Arc<ApiState>>) -> Result<Json<Vec<PositionView>>, ApiError> {
-    let rows = {
+    let (rows, mut lots) = {
         let mut conn = state.store.acquire().await?;
-        noise_store::positions::all(&mut conn).await?
+        (noise_store::positions::all(&mut conn).await?, noise_store::positions::lots(&mut conn).await?)
     };
     // Marks are a courtesy: a broker that does not answer leaves them empty, the list stands.
     let held = match &state.broker {
@@ -404,10 +417,20 @@ pub async fn positions(State(state): State<Arc<ApiState>>) -> Result<Json<Vec<Po
             let snapshot = instrument
                 .zip(market_price)
                 .map(|(i, price)| PositionSnapshot::new(i, p.quantity, p.average_price, price));
+            let point_value = instrument.map(|i| i.point_value);
+            let (mine, rest): (Vec<_>, Vec<_>) = lots.drain(..).partition(|l| l.symbol == p.symbol);
+            lots = rest;
+            let lots = mine
+                .into_iter()
+                .map(|lot| LotView {
+                    unrealized_pnl: market_price.zip(point_value).map(|(m, pv)| lot.unrealized_pnl(m, pv).normalize()),
+                    lot,
+                })
+                .collect();
             PositionView {
                 asset_class: instrument.map(|i| i.asset_class),
                 correlation_group: instrument.map(|i| i.correlation_group.clone()),
-                point_value: instrument.map(|i| i.point_value),
+                point_value,
                 notional: snapshot.as_ref().map(PositionSnapshot::notional),
                 unrealized_pnl: snapshot.as_ref().map(PositionSnapshot::unrealized_pnl),
                 market_price,
@@ -417,18 +440,19 @@ pub async fn positions(State(state): State<Arc<ApiState>>) -> Result<Json<Vec<Po
                 average_price: p.average_price,
                 opened_at: p.opened_at,
                 updated_at: p.updated_at,
+                lots,
             }
         })
         .collect();
     Ok(Json(views))
 }
 
-/// A closed round trip with its id (the cursor).
+/// A closed round trip (the ledger's) with its id (the cursor).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TradeItem {
     id: i64,
     #[serde(flatten)]
-    trade: noise_store::records::ClosedTradeRow,
+    trade: noise_core::ledger::RoundTrip,
 }
 
 /// `GET /api/trades?symbol=&from=&to=&limit=&before=`: closed round trips,
@@ -448,7 +472,7 @@ pub async fn trades(
     let body = match state.trade_pages.get(key, newest) {
         Some(body) => body,
         None => {
-            let rows = noise_store::records::closed_trades_page(&mut conn, &filter, limit).await?;
+            let rows = noise_store::records::round_trips_page(&mut conn, &filter, limit).await?;
             let items = rows.into_iter().map(|(id, trade)| TradeItem { id, trade }).collect();
             let body: axum::body::Bytes = serde_json::to_vec(&page(items, limit, |t| t.id))
                 .map_err(|e| {
@@ -461,6 +485,81 @@ pub async fn trades(
         }
     };
     Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A round trip with the fills behind it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TradeDetail {
+    id: i64,
+    #[serde(flatten)]
+    trade: noise_core::ledger::RoundTrip,
+    /// Every fill of its entry order and of its exit order (all the parts of
+    /// a partly filled order), oldest first; the two this round trip took
+    /// its units from are marked.
+    fills: Vec<TradeFill>,
+}
+
+/// A fill as a round trip's detail shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TradeFill {
+    #[serde(flatten)]
+    fill: noise_store::fills::FillRow,
+    /// `entry` or `exit` when this round trip took its units from this fill.
+    role: Option<&'static str>,
+}
+
+/// `GET /api/trades/{id}`: one round trip with its fills.
+#[utoipa::path(get, path = "/trades/{id}", tag = "trades",
+    params(("id" = i64, Path, description = "the round trip's id")),
+    responses((status = 200, body = TradeDetail), (status = 400, body = ErrorBody),
+              (status = 404, description = "no such round trip", body = ErrorBody), CommonErrors))]
+pub async fn trade(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Result<Json<TradeDetail>, ApiError> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::BadField { field: "id", message: format!("{id:?}: a round trip's id") })?;
+    let mut conn = state.store.acquire().await?;
+    let Some(trade) = noise_store::records::round_trip(&mut conn, id).await? else {
+        return Err(ApiError::NotFound { message: format!("no round trip {id}") });
+    };
+    let orders: Vec<&str> = [trade.entry_order.as_deref(), trade.exit_order.as_deref()].into_iter().flatten().collect();
+    let mut rows = noise_store::fills::of_orders(&mut conn, &orders).await?;
+    // A reconciliation fill belongs to no order: fetched by its id.
+    for fill_id in [&trade.entry_fill_id, &trade.exit_fill_id] {
+        if !rows.iter().any(|r| &r.fill.fill_id == fill_id)
+            && let Some(row) = noise_store::fills::by_fill_id(&mut conn, trade.broker, fill_id).await?
+        {
+            rows.push(row);
+        }
+    }
+    rows.sort_by_key(|r| r.id);
+    let fills = rows
+        .into_iter()
+        .map(|fill| {
+            let role = if fill.fill.fill_id == trade.entry_fill_id {
+                Some("entry")
+            } else if fill.fill.fill_id == trade.exit_fill_id {
+                Some("exit")
+            } else {
+                None
+            };
+            TradeFill { fill, role }
+        })
+        .collect();
+    Ok(Json(TradeDetail { id, trade, fills }))
+}
+
+/// `GET /api/fills?symbol=&from=&to=&limit=&before=`: every fill booked in
+/// the ledger, newest first (the time range is on the fill's time).
+#[utoipa::path(get, path = "/fills", tag = "trades", params(ListQuery),
+    responses((status = 200, body = Page<noise_store::fills::FillRow>), (status = 400, body = ErrorBody), CommonErrors))]
+pub async fn fills(
+    State(state): State<Arc<ApiState>>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<noise_store::fills::FillRow>>, ApiError> {
+    let (limit, filter) = (query.page().limit()?, query.filter()?);
+    let mut conn = state.store.acquire().await?;
+    let rows = noise_store::fills::page(&mut conn, &filter, limit).await?;
+    Ok(Json(page(rows, limit, |f| f.id)))
 }
 
 /// `?status=`: signals only.

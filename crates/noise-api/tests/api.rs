@@ -183,7 +183,6 @@ async fn stored_backtests_are_listed_with_their_curves_and_trades() {
 
 #[tokio::test]
 async fn trades_and_signals_filter_and_page() {
-    use noise_store::records::ClosedTradeRow;
     let server = start().await;
     let at = |m: i64| {
         chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::TimeDelta::days(20_500) + chrono::TimeDelta::minutes(m)
@@ -191,18 +190,8 @@ async fn trades_and_signals_filter_and_page() {
     let mut conn = server.store.pool().acquire().await.unwrap();
     for i in 0..30i64 {
         let symbol = if i % 3 == 0 { "MNQ" } else { "SPY" };
-        let row = ClosedTradeRow {
-            symbol: symbol.into(),
-            side: "LONG".into(),
-            quantity: rust_decimal::Decimal::from(i + 1),
-            entry_price: "100".parse().unwrap(),
-            exit_price: "101".parse().unwrap(),
-            entry_time: at(i),
-            exit_time: at(i + 1),
-            realized_pnl: rust_decimal::Decimal::from(i + 1),
-            fees: rust_decimal::Decimal::ZERO,
-        };
-        noise_store::records::insert_closed_trade(&mut conn, &row).await.unwrap();
+        let row = round_trip(symbol, i + 1, at(i), at(i + 1));
+        noise_store::records::insert_round_trip(&mut conn, &row).await.unwrap();
         sqlx::query(
             "INSERT INTO signals (time, symbol, timeframe, direction, strength, entry, stop_loss, take_profit, status,
                                   reason, regime, components, filters)
@@ -221,7 +210,7 @@ async fn trades_and_signals_filter_and_page() {
     let items = spy["items"].as_array().unwrap();
     assert_eq!(items.len(), 5);
     assert!(items.iter().all(|t| t["symbol"] == "SPY"));
-    assert_eq!(items[0]["realized_pnl"], "30", "newest first");
+    assert_eq!(items[0]["net_pnl"], "30", "newest first");
     let before = spy["next_before"].as_i64().unwrap();
     let (_, next) = get(&server, &format!("/api/trades?symbol=SPY&limit=5&before={before}"), Some(TOKEN)).await;
     assert!(next["items"][0]["id"].as_i64().unwrap() < before);
@@ -233,13 +222,13 @@ async fn trades_and_signals_filter_and_page() {
     // A page read again is the same until a newer trade closes; then the new one leads.
     assert_eq!(get(&server, "/api/trades?symbol=spy&limit=5", Some(TOKEN)).await.1, spy);
     let mut conn = server.store.pool().acquire().await.unwrap();
-    let mut newer = noise_store::records::closed_trades(&mut conn, 1).await.unwrap().remove(0);
+    let mut newer = noise_store::records::round_trips(&mut conn, 1).await.unwrap().remove(0);
     newer.symbol = "SPY".into();
-    newer.realized_pnl = "-7.5".parse().unwrap();
-    noise_store::records::insert_closed_trade(&mut conn, &newer).await.unwrap();
+    newer.net_pnl = "-7.5".parse().unwrap();
+    noise_store::records::insert_round_trip(&mut conn, &newer).await.unwrap();
     drop(conn);
     let (_, fresh) = get(&server, "/api/trades?symbol=spy&limit=5", Some(TOKEN)).await;
-    assert_eq!(fresh["items"][0]["realized_pnl"], "-7.5");
+    assert_eq!(fresh["items"][0]["net_pnl"], "-7.5");
     assert_eq!(fresh["items"][1], spy["items"][0]);
     let (_, rejected) = get(&server, "/api/signals?status=rejected&symbol=MNQ&limit=100", Some(TOKEN)).await;
     let rejected = rejected["items"].as_array().unwrap();
@@ -398,4 +387,98 @@ async fn the_dashboard_is_served_from_its_folder_or_a_page_says_how_to_build_it(
     assert!(page("/assets/none.js").await.starts_with("http/1.1 404"));
     // The files are open; the API behind them is not.
     assert!(page("/api/status").await.starts_with("http/1.1 401"));
+}
+
+/// A long round trip of `quantity` units, 100 to 101, as the ledger records one.
+fn round_trip(
+    symbol: &str,
+    quantity: i64,
+    entry: chrono::DateTime<chrono::Utc>,
+    exit: chrono::DateTime<chrono::Utc>,
+) -> noise_core::ledger::RoundTrip {
+    let q = rust_decimal::Decimal::from(quantity);
+    noise_core::ledger::RoundTrip {
+        symbol: symbol.into(),
+        asset_class: noise_core::instrument::AssetClass::Equity,
+        side: noise_core::signal::Direction::Long,
+        quantity: q,
+        entry_time: entry,
+        entry_price: "100".parse().unwrap(),
+        exit_time: exit,
+        exit_price: "101".parse().unwrap(),
+        gross_pnl: q,
+        fees: rust_decimal::Decimal::ZERO,
+        net_pnl: q,
+        broker: noise_core::instrument::BrokerKind::Sim,
+        entry_fill_id: format!("in-{quantity}"),
+        exit_fill_id: format!("out-{quantity}"),
+        entry_order: None,
+        exit_order: None,
+        reconciled: false,
+    }
+}
+
+/// A round trip opens to its fills: every part of its entry and exit
+/// orders, the two it took its units from marked; and the fills list pages.
+#[tokio::test]
+async fn a_trade_opens_to_the_fills_behind_it() {
+    use noise_core::instrument::{BrokerKind, Instrument};
+    use noise_core::ledger::{Applied, Fill, Ledger};
+    use noise_core::risk::Side;
+    let server = start().await;
+    let t0 = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::TimeDelta::days(20_500);
+    let fill = |id: &str, order: &str, side: Side, q: i64, price: &str, minute: i64| Fill {
+        broker: BrokerKind::Sim,
+        fill_id: id.into(),
+        client_order_id: Some(order.into()),
+        protects: None,
+        symbol: "SPY".into(),
+        side,
+        quantity: rust_decimal::Decimal::from(q),
+        price: price.parse().unwrap(),
+        fee: "0.01".parse().unwrap(),
+        time: t0 + chrono::TimeDelta::minutes(minute),
+        reconciled: false,
+    };
+    // An entry filled in two parts, closed by one exit.
+    let fills = [
+        fill("F1", "entry-1", Side::Buy, 3, "100", 1),
+        fill("F2", "entry-1", Side::Buy, 2, "100.5", 2),
+        fill("F3", "exit-1", Side::Sell, 5, "102", 9),
+    ];
+    let spy = Instrument::generic_equity("SPY");
+    let mut ledger = Ledger::new();
+    let mut conn = server.store.pool().acquire().await.unwrap();
+    let mut ids = Vec::new();
+    for f in &fills {
+        assert!(noise_store::fills::insert(&mut conn, f, f.time).await.unwrap());
+        assert!(!noise_store::fills::insert(&mut conn, f, f.time).await.unwrap(), "a fill is recorded once");
+        if let Applied::Booked { round_trips } = ledger.apply(f, &spy).unwrap() {
+            for trip in round_trips {
+                ids.push(noise_store::records::insert_round_trip(&mut conn, &trip).await.unwrap());
+            }
+        }
+    }
+    drop(conn);
+    assert_eq!(ids.len(), 2, "one round trip per entry fill");
+    let (status, detail) = get(&server, &format!("/api/trades/{}", ids[1]), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{detail}");
+    // 1.5 × 2 less F2's fee (the exit's one cent went, whole, to the first round trip's three units).
+    assert_eq!((detail["quantity"].as_str(), detail["net_pnl"].as_str()), (Some("2"), Some("2.99")));
+    let parts: Vec<(&str, &str)> = detail["fills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["fill_id"].as_str().unwrap(), f["role"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(parts, [("F1", "-"), ("F2", "entry"), ("F3", "exit")]);
+    let (status, missing) = get(&server, "/api/trades/999999", Some(TOKEN)).await;
+    assert_eq!((status, missing["error"]["code"].as_str()), (404, Some("not_found")));
+    let (status, bad) = get(&server, "/api/trades/abc", Some(TOKEN)).await;
+    assert_eq!((status, bad["error"]["field"].as_str()), (400, Some("id")));
+    let (status, page) = get(&server, "/api/fills?symbol=spy&limit=2", Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    let newest: Vec<&str> = page["items"].as_array().unwrap().iter().map(|f| f["fill_id"].as_str().unwrap()).collect();
+    assert_eq!(newest, ["F3", "F2"]);
+    assert!(page["next_before"].is_i64());
 }

@@ -23,11 +23,13 @@ use tokio::net::{TcpListener, TcpStream};
 const TOKEN: &str = "openapi-test-token";
 
 /// What the issue and the seed name: each must be served and documented.
-const REQUIRED: [(&str, &str); 21] = [
+const REQUIRED: [(&str, &str); 23] = [
     ("get", "/api/status"),
     ("get", "/api/account"),
     ("get", "/api/positions"),
     ("get", "/api/trades"),
+    ("get", "/api/trades/{id}"),
+    ("get", "/api/fills"),
     ("get", "/api/signals"),
     ("get", "/api/metrics/summary"),
     ("get", "/api/metrics/daily"),
@@ -202,17 +204,16 @@ async fn positions_exposure_risk_and_summary_agree_with_the_broker_and_the_store
     let summary = json(call(addr, "get", "/api/metrics/summary").await.2);
     let trades = json(call(addr, "get", "/api/trades?limit=1000").await.2);
     let items = trades["items"].as_array().unwrap();
-    let net: Decimal = items.iter().map(|t| d(&t["realized_pnl"])).sum();
+    let net: Decimal = items.iter().map(|t| d(&t["net_pnl"])).sum();
     assert_eq!(summary["trades"], items.len());
     assert_eq!(d(&summary["realized_pnl"]), net);
-    assert_eq!(summary["wins"], items.iter().filter(|t| d(&t["realized_pnl"]) > Decimal::ZERO).count());
+    assert_eq!(summary["wins"], items.iter().filter(|t| d(&t["net_pnl"]) > Decimal::ZERO).count());
     assert_eq!(d(&summary["day_pnl"]), d(&account["equity"]) - d(&risk["day_start_equity"]));
     let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
-    let mut extra: noise_store::records::ClosedTradeRow =
-        noise_store::records::closed_trades(&mut conn, 1).await.unwrap()[0].clone();
-    extra.realized_pnl = "-0.01".parse().unwrap();
-    noise_store::records::insert_closed_trade(&mut conn, &extra).await.unwrap();
+    let mut extra = noise_store::records::round_trips(&mut conn, 1).await.unwrap()[0].clone();
+    extra.net_pnl = "-0.01".parse().unwrap();
+    noise_store::records::insert_round_trip(&mut conn, &extra).await.unwrap();
     let after = json(call(addr, "get", "/api/metrics/summary").await.2);
     assert_eq!(after["trades"], items.len() + 1);
     assert_eq!(d(&after["realized_pnl"]), net - "0.01".parse::<Decimal>().unwrap());

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use noise_core::instrument::{AssetClass, BrokerKind};
 use noise_core::market::Bar;
-use noise_core::order::OrderStatus;
+use noise_core::order::{OrderStatus, OrderType};
 use noise_core::risk::{Approval, Intent, Side};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,17 @@ pub struct OrderRequest {
     take_profit: Option<Decimal>,
 }
 
+impl OrderKind {
+    /// The kind without its price, as orders are stored.
+    pub fn order_type(self) -> OrderType {
+        match self {
+            OrderKind::Market => OrderType::Market,
+            OrderKind::Limit(_) => OrderType::Limit,
+            OrderKind::Stop(_) => OrderType::Stop,
+        }
+    }
+}
+
 impl OrderRequest {
     /// A market order for what the risk manager approved, under the client
     /// order id the engine has already stored (write-ahead).
@@ -128,6 +139,28 @@ impl OrderRequest {
     }
 }
 
+/// One execution as a broker reports it: the fact the ledger books.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FillReport {
+    pub broker: BrokerKind,
+    /// The broker's id of this execution (Alpaca's activity id, Tradovate's
+    /// fill id, the simulator's `SIMF-<n>`): unique per broker.
+    pub fill_id: String,
+    /// The broker's id of the order that filled.
+    pub broker_order_id: String,
+    /// Our client order id of that order, when the broker says it.
+    pub client_order_id: Option<String>,
+    /// Our symbol (the product root for futures).
+    pub symbol: String,
+    pub side: Side,
+    pub quantity: Decimal,
+    pub price: Decimal,
+    /// What this execution cost (commissions and fees the broker charges per fill).
+    pub fee: Decimal,
+    /// When it executed.
+    pub time: DateTime<Utc>,
+}
+
 /// What a broker knows about one order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderState {
@@ -135,6 +168,9 @@ pub struct OrderState {
     pub broker_order_id: String,
     pub symbol: String,
     pub side: Side,
+    /// Market, limit or stop (a bracket's take-profit and stop-loss legs).
+    #[serde(default)]
+    pub order_type: OrderType,
     pub quantity: Decimal,
     pub status: OrderStatus,
     pub filled_quantity: Decimal,
@@ -175,12 +211,21 @@ pub trait BrokerAdapter: Send + Sync {
     async fn refresh_token(&self) -> Result<(), BrokerError>;
     async fn account(&self) -> Result<AccountInfo, BrokerError>;
     async fn positions(&self) -> Result<Vec<BrokerPosition>, BrokerError>;
+    /// Positions as every broker says them now: never a down broker's last
+    /// known book (what reconciliation compares the ledger with).
+    async fn fresh_positions(&self) -> Result<Vec<BrokerPosition>, BrokerError> {
+        self.positions().await
+    }
     /// Places an order. Idempotent by client order id: sending the same id
     /// again returns the existing order and never creates a second one.
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderState, BrokerError>;
     async fn cancel_order(&self, client_order_id: &str) -> Result<OrderState, BrokerError>;
     /// The order with this client order id, or `None` if it never arrived.
     async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError>;
+    /// Every execution at or after `since`, oldest first, bracket legs'
+    /// included. The ledger books each once (by broker and fill id), so a
+    /// window that overlaps what was read before is harmless.
+    async fn fills_since(&self, since: DateTime<Utc>) -> Result<Vec<FillReport>, BrokerError>;
     /// The most recent completed 1-minute bars for a symbol, oldest first.
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError>;
 

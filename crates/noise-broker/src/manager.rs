@@ -11,7 +11,7 @@ use noise_core::instrument::{AssetClass, BrokerKind, Instrument};
 use noise_core::market::Bar;
 use rust_decimal::Decimal;
 
-use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, OrderRequest, OrderState};
+use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, FillReport, OrderRequest, OrderState};
 
 /// How a broker answered last.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,6 +201,42 @@ impl BrokerAdapter for BrokerManager {
         Ok(all)
     }
 
+    /// Every broker's positions now; one that does not answer makes this an
+    /// error (its last known book may be out of date).
+    async fn fresh_positions(&self) -> Result<Vec<BrokerPosition>, BrokerError> {
+        let mut all = Vec::new();
+        for adapter in &self.adapters {
+            let outcome = adapter.fresh_positions().await;
+            self.note(adapter.broker(), &outcome);
+            let held = outcome?;
+            self.last_positions.lock().unwrap_or_else(|p| p.into_inner()).insert(adapter.broker(), held.clone());
+            all.extend(held);
+        }
+        Ok(all)
+    }
+
+    /// Every broker's fills, in time order. A broker that does not answer is
+    /// left out (its orders wait for their fills until it does); an error
+    /// only when none answers.
+    async fn fills_since(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<FillReport>, BrokerError> {
+        let (mut all, mut failures) = (Vec::new(), Vec::new());
+        for adapter in &self.adapters {
+            let outcome = adapter.fills_since(since).await;
+            self.note(adapter.broker(), &outcome);
+            match outcome {
+                Ok(fills) => all.extend(fills),
+                Err(e) => failures.push(e),
+            }
+        }
+        if failures.len() == self.adapters.len()
+            && let Some(e) = failures.pop()
+        {
+            return Err(e);
+        }
+        all.sort_by_key(|f| f.time);
+        Ok(all)
+    }
+
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderState, BrokerError> {
         let adapter = self.route(order.symbol())?;
         let outcome = adapter.place_order(order).await;
@@ -338,6 +374,7 @@ mod tests {
                 broker_order_id: "1".into(),
                 symbol: "SPY".into(),
                 side: noise_core::risk::Side::Buy,
+                order_type: noise_core::order::OrderType::Market,
                 quantity: dec!(1),
                 status: noise_core::order::OrderStatus::Submitted,
                 filled_quantity: dec!(0),
@@ -346,6 +383,23 @@ mod tests {
                 updated_at: chrono::DateTime::UNIX_EPOCH,
                 legs: Vec::new(),
             }))
+        }
+        async fn fills_since(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<FillReport>, BrokerError> {
+            self.down()?;
+            let fill = FillReport {
+                broker: self.kind,
+                fill_id: format!("{:?}-1", self.kind),
+                broker_order_id: "1".into(),
+                client_order_id: None,
+                symbol: self.held[0].symbol.clone(),
+                side: noise_core::risk::Side::Buy,
+                quantity: dec!(1),
+                price: dec!(1),
+                fee: dec!(0),
+                time: chrono::DateTime::UNIX_EPOCH
+                    + chrono::TimeDelta::minutes(if self.kind == BrokerKind::Alpaca { 2 } else { 1 }),
+            };
+            Ok([fill].into_iter().filter(|f| f.time >= since).collect())
         }
         async fn recent_bars(&self, _: &str, _: usize) -> Result<Vec<Bar>, BrokerError> {
             self.down()?;
@@ -420,5 +474,21 @@ mod tests {
         *tradovate2.up.lock().unwrap() = false;
         assert!(fresh.account().await.is_err());
         assert!(fresh.positions().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn fills_come_from_every_broker_that_answers_and_fresh_positions_refuse_a_stale_book() {
+        let (alpaca, tradovate, manager) = both();
+        let fills = manager.fills_since(chrono::DateTime::UNIX_EPOCH).await.unwrap();
+        let ids: Vec<&str> = fills.iter().map(|f| f.fill_id.as_str()).collect();
+        assert_eq!(ids, ["Tradovate-1", "Alpaca-1"], "both brokers' fills, in time order");
+        assert_eq!(manager.fresh_positions().await.unwrap().len(), 2);
+        *tradovate.up.lock().unwrap() = false;
+        let fills = manager.fills_since(chrono::DateTime::UNIX_EPOCH).await.unwrap();
+        assert_eq!(fills.len(), 1, "the broker that answers still reports its fills");
+        assert!(manager.positions().await.is_ok(), "positions fall back to the last known book");
+        assert!(manager.fresh_positions().await.is_err(), "fresh positions do not");
+        *alpaca.up.lock().unwrap() = false;
+        assert!(manager.fills_since(chrono::DateTime::UNIX_EPOCH).await.is_err(), "no broker answered");
     }
 }

@@ -94,6 +94,7 @@ async fn serve(fake: Arc<Fake>, mut stream: TcpStream) {
         ("GET", "/v2/orders:by_client_order_id") => "lookup",
         ("DELETE", _) => "cancel",
         ("GET", _) if request.path.ends_with("/bars") => "bars",
+        ("GET", "/v2/account/activities/FILL") => "fills",
         _ => return respond(&mut stream, 404, "", r#"{"code":40410000,"message":"not found"}"#).await,
     };
     if route == "place" {
@@ -149,6 +150,7 @@ async fn serve(fake: Arc<Fake>, mut stream: TcpStream) {
             }
         }
         "bars" => bars_page(&request.query),
+        "fills" => fill_page(&request.query),
         _ => unreachable!(),
     };
     match fault {
@@ -189,6 +191,29 @@ fn bars_page(query: &str) -> (u16, String) {
     } else {
         (200, json!({"bars": [bar(30), bar(31)], "symbol": "SPY", "next_page_token": "page2"}).to_string())
     }
+}
+
+/// 101 fill activities from 14:00 on, a page of 100 and a page of one,
+/// each page after the one whose last id is `page_token`.
+fn fill_page(query: &str) -> (u16, String) {
+    assert_eq!(query_value(query, "direction").as_deref(), Some("asc"));
+    assert_eq!(query_value(query, "page_size").as_deref(), Some("100"));
+    let after: chrono::DateTime<chrono::Utc> = query_value(query, "after").unwrap().parse().unwrap();
+    let activity = |n: usize| {
+        json!({"activity_type": "FILL", "id": format!("20260309140{:04}::a{n}", n), "order_id": format!("ord-{}", n % 3),
+               "symbol": "SPY", "side": if n % 2 == 0 { "buy" } else { "sell_short" }, "qty": "2", "cum_qty": "2",
+               "leaves_qty": "0", "price": "600.125", "type": "fill", "order_status": "filled",
+               "transaction_time": (chrono::DateTime::<chrono::Utc>::from_timestamp(1_773_064_800, 0).unwrap() + chrono::TimeDelta::seconds(n as i64)).to_rfc3339()})
+    };
+    let all: Vec<Value> = (0..101)
+        .map(activity)
+        .filter(|a| a["transaction_time"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap() > after)
+        .collect();
+    let from = match query_value(query, "page_token") {
+        Some(token) => all.iter().position(|a| a["id"] == token.as_str()).map_or(all.len(), |i| i + 1),
+        None => 0,
+    };
+    (200, Value::Array(all.into_iter().skip(from).take(100).collect()).to_string())
 }
 
 const FAST: Backoff = Backoff { first: Duration::from_millis(20), factor: 2, max_retries: 3, jitter: 0.25 };
@@ -364,4 +389,21 @@ async fn wrong_keys_are_a_refusal_naming_the_status() {
     config.secret = "still wrong".into();
     let error = AlpacaBroker::new(config).unwrap().authenticate().await.unwrap_err();
     assert!(error.to_string().contains("HTTP 401"), "{error}");
+}
+
+#[tokio::test]
+async fn fill_activities_are_read_page_by_page_from_a_time_on() {
+    let (_, url) = start().await;
+    let alpaca = broker(&url, None);
+    let start: chrono::DateTime<chrono::Utc> = "2026-03-09T14:00:00Z".parse().unwrap();
+    let fills = alpaca.fills_since(start).await.unwrap();
+    assert_eq!(fills.len(), 101, "both pages, the first fill at the start itself included");
+    let ids: std::collections::BTreeSet<&str> = fills.iter().map(|f| f.fill_id.as_str()).collect();
+    assert_eq!(ids.len(), 101, "each execution once");
+    assert!(fills.windows(2).all(|w| w[0].time <= w[1].time), "oldest first");
+    let short = &fills[1];
+    assert_eq!((short.side, short.quantity, short.price), (noise_core::risk::Side::Sell, dec!(2), dec!(600.125)));
+    assert_eq!((short.broker_order_id.as_str(), short.client_order_id.as_deref()), ("ord-1", None));
+    let later = alpaca.fills_since(start + chrono::TimeDelta::seconds(100)).await.unwrap();
+    assert_eq!(later.len(), 1);
 }

@@ -41,9 +41,15 @@ async fn market_order_fills_at_the_next_open_with_slippage_and_is_idempotent() {
 
     let next = bar(at, e + dec!(0.10), e + dec!(0.20), e + dec!(0.05), e + dec!(0.15));
     let filled = sim.on_bar("SPY", &next).await.unwrap();
-    assert_eq!(filled, vec!["c-1".to_string()]);
-    let state = sim.order_status("c-1").await.unwrap().unwrap();
     let fill = e + dec!(0.11); // the next open plus one tick of slippage
+    assert_eq!(filled.len(), 1);
+    let report = &filled[0];
+    assert_eq!(report.client_order_id.as_deref(), Some("c-1"));
+    assert_eq!((report.fill_id.as_str(), report.quantity, report.price), ("SIMF-1", approval.quantity(), fill));
+    assert_eq!(report.time, at, "a fill happens at the open of the bar it fills in");
+    assert_eq!(sim.fills_since(at).await.unwrap(), filled, "and the broker keeps it");
+    assert!(sim.fills_since(at + TimeDelta::seconds(1)).await.unwrap().is_empty());
+    let state = sim.order_status("c-1").await.unwrap().unwrap();
     assert_eq!((state.status, state.average_fill_price), (OrderStatus::Filled, Some(fill)));
     assert_eq!(
         state.legs.iter().filter(|l| l.status == OrderStatus::Submitted).count(),
@@ -75,7 +81,8 @@ async fn a_bar_that_touches_both_bracket_legs_takes_the_stop() {
     // One wide bar through both levels.
     let wide = bar(at + TimeDelta::minutes(1), approval.entry(), target + dec!(1), stop - dec!(1), approval.entry());
     let filled = sim.on_bar("SPY", &wide).await.unwrap();
-    assert_eq!(filled, vec!["c-2-sl".to_string()]);
+    let ids: Vec<_> = filled.iter().map(|f| f.client_order_id.as_deref()).collect();
+    assert_eq!(ids, [Some("c-2-sl")]);
     let legs = sim.order_status("c-2").await.unwrap().unwrap().legs;
     assert_eq!(
         legs.iter().map(|l| (l.client_order_id.as_str(), l.status)).collect::<Vec<_>>(),
@@ -131,11 +138,46 @@ async fn limit_and_stop_orders_fill_when_a_bar_trades_through() {
         .on_bar("SPY", &bar(at + TimeDelta::minutes(1), e, e + dec!(0.1), e - dec!(0.6), e - dec!(0.4)))
         .await
         .unwrap();
-    assert!(filled.contains(&"lim".to_string()) && !filled.contains(&"stp".to_string()), "{filled:?}");
+    let ids: Vec<_> = filled.iter().filter_map(|f| f.client_order_id.as_deref()).collect();
+    assert!(ids.contains(&"lim") && !ids.contains(&"stp"), "{filled:?}");
     assert_eq!(sim.order_status("lim").await.unwrap().unwrap().average_fill_price, Some(e - dec!(0.50)));
     // A gap up through the stop: it fills at the open, which is worse than the level, plus a tick.
     sim.on_bar("SPY", &bar(at + TimeDelta::minutes(2), e + dec!(0.8), e + dec!(0.9), e + dec!(0.7), e + dec!(0.8)))
         .await
         .unwrap();
     assert_eq!(sim.order_status("stp").await.unwrap().unwrap().average_fill_price, Some(e + dec!(0.81)));
+}
+
+#[tokio::test]
+async fn a_volume_cap_fills_an_order_in_parts_and_its_bracket_grows_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SimConfig { max_volume_share: dec!(0.01), ..SimConfig::default() };
+    let sim = SimBroker::open(&dir.path().join("sim.json"), config, &NoiseConfig::default().instruments).unwrap();
+    let (approval, at) = approval("SPY", "spy-1m.csv", Direction::Long);
+    let e = approval.entry();
+    let quantity = approval.quantity();
+    assert!(quantity > dec!(10), "the sample approves a size the cap must split: {quantity}");
+    sim.on_bar("SPY", &bar(at - TimeDelta::minutes(1), e, e, e, e)).await.unwrap();
+    sim.place_order(&OrderRequest::from_approval(&approval, "p-1")).await.unwrap();
+    // 1 % of 1,000 shares a bar: ten at each open, inside the bracket's range.
+    let mut minute = 0;
+    let mut fills = Vec::new();
+    while fills.iter().map(|f: &noise_broker::FillReport| f.quantity).sum::<Decimal>() < quantity {
+        let t = at + TimeDelta::minutes(minute);
+        let got = sim.on_bar("SPY", &bar(t, e, e + dec!(0.01), e - dec!(0.01), e)).await.unwrap();
+        assert_eq!(got.len(), 1, "one part per bar");
+        assert!(got[0].quantity <= dec!(10));
+        let state = sim.order_status("p-1").await.unwrap().unwrap();
+        let done: Decimal =
+            fills.iter().map(|f: &noise_broker::FillReport| f.quantity).sum::<Decimal>() + got[0].quantity;
+        assert_eq!(state.filled_quantity, done);
+        let want = if done < quantity { OrderStatus::PartiallyFilled } else { OrderStatus::Filled };
+        assert_eq!(state.status, want);
+        assert!(state.legs.iter().all(|l| l.quantity == done), "the legs protect what has filled");
+        fills.extend(got);
+        minute += 1;
+    }
+    let ids: std::collections::BTreeSet<_> = fills.iter().map(|f| f.fill_id.clone()).collect();
+    assert_eq!(ids.len(), fills.len(), "each part has its own id");
+    assert_eq!(sim.positions().await.unwrap()[0].quantity, quantity);
 }

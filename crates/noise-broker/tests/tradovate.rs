@@ -213,6 +213,31 @@ async fn serve_rest(fake: Arc<Fake>, mut stream: TcpStream) {
                 .map(|o| json!({"id": 1, "orderId": o["id"], "orderQty": o["qty"], "orderType": "Market"}))
                 .collect(),
         ),
+        ("GET", "/contractMaturity/item") => {
+            json!({"id": query_id("id"), "productId": 77, "expirationMonth": 12, "expirationDate": "2026-12-18T14:30:00Z", "isFront": true})
+        }
+        ("POST", "/contract/getproductfeeparams") => {
+            assert_eq!(body["productIds"], json!([77]));
+            json!({"params": [{"productId": 77, "clearingFee": 0.19, "exchangeFee": 0.20, "nfaFee": 0.02,
+                               "brokerageFee": 0.0, "commission": 0.35, "orderRoutingFee": 0.0}]})
+        }
+        ("GET", "/fill/list") => {
+            let filled = *fake.fill_qty.lock().unwrap();
+            let orders = fake.orders.lock().unwrap();
+            let mut all = Vec::new();
+            if filled > 0 {
+                for (n, o) in orders.iter().filter(|o| o.get("parent").is_none()).enumerate() {
+                    all.push(json!({"id": 700 + n as i64, "orderId": o["id"], "contractId": o["contractId"],
+                                    "timestamp": "2026-11-25T15:01:00Z", "tradeDate": {"year": 2026, "month": 11, "day": 25},
+                                    "action": o["action"], "qty": filled, "price": 21450.25, "active": true, "finallyPaired": 0}));
+                }
+                // Someone else's fill (another app), and a busted one: neither is ours to book.
+                all.push(json!({"id": 900, "orderId": 1, "contractId": 9001, "timestamp": "2026-11-25T15:01:30Z",
+                                "tradeDate": {"year": 2026, "month": 11, "day": 25}, "action": "Sell", "qty": 1,
+                                "price": 21449.0, "active": false, "finallyPaired": 0}));
+            }
+            Value::Array(all)
+        }
         ("GET", "/fill/deps") => {
             let filled = *fake.fill_qty.lock().unwrap();
             if filled == 0 { json!([]) } else {
@@ -369,9 +394,22 @@ async fn a_bracket_order_is_one_oso_flagged_automated_on_the_tick_grid() {
     let legs: Vec<&str> = state.legs.iter().map(|l| l.client_order_id.as_str()).collect();
     assert_eq!(legs, ["noise-202611251500-MNQ-tp", "noise-202611251500-MNQ-sl"], "the exits are tracked");
     assert_eq!(body["bracket2"]["clOrdId"], "noise-202611251500-MNQ-sl");
+    // Fees: every part of the product's fee parameters, per contract filled.
+    assert_eq!(state.fees, dec!(0.76));
     // The same client order id again is the same order, not a second one.
     tradovate.place_order(&order).await.unwrap();
     assert_eq!(fake.places.load(Ordering::SeqCst), 1);
+    // Its fill, one by one with ids and fees; a busted fill is left out.
+    let fills = tradovate.fills_since("2026-11-25T15:00:00Z".parse().unwrap()).await.unwrap();
+    assert_eq!(fills.len(), 1, "{fills:?}");
+    let fill = &fills[0];
+    assert_eq!(
+        (fill.fill_id.as_str(), fill.client_order_id.as_deref(), fill.symbol.as_str(), fill.side),
+        ("700", Some("noise-202611251500-MNQ"), "MNQ", noise_core::risk::Side::Buy)
+    );
+    assert_eq!((fill.quantity, fill.price, fill.fee), (dec!(1), dec!(21450.25), dec!(0.76)));
+    assert_eq!(fill.time, "2026-11-25T15:01:00Z".parse::<chrono::DateTime<Utc>>().unwrap());
+    assert!(tradovate.fills_since("2026-11-25T15:02:00Z".parse().unwrap()).await.unwrap().is_empty());
     let cancelled = tradovate.cancel_order("noise-202611251500-MNQ").await.unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
 }

@@ -25,6 +25,26 @@ pub enum BrokerKind {
     Sim,
 }
 
+impl BrokerKind {
+    pub const ALL: [BrokerKind; 3] = [BrokerKind::Alpaca, BrokerKind::Tradovate, BrokerKind::Sim];
+
+    /// `alpaca`, `tradovate` or `sim`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrokerKind::Alpaca => "alpaca",
+            BrokerKind::Tradovate => "tradovate",
+            BrokerKind::Sim => "sim",
+        }
+    }
+}
+
+impl std::str::FromStr for BrokerKind {
+    type Err = crate::order::UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::order::parse_word("broker", s, &Self::ALL, Self::as_str)
+    }
+}
+
 /// A tradable instrument with its facts: who routes it, how prices move,
 /// what a point is worth, which exposure group it belongs to, when it trades.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -55,6 +55,57 @@ impl fmt::Display for OrderStatus {
     }
 }
 
+/// How an order executes, as stored and shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderType {
+    /// At the next price available.
+    #[default]
+    Market,
+    /// At a price or better (a take-profit leg).
+    Limit,
+    /// Market once the price trades through a level (a stop-loss leg).
+    Stop,
+}
+
+impl OrderType {
+    pub const ALL: [OrderType; 3] = [Self::Market, Self::Limit, Self::Stop];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Market => "market",
+            Self::Limit => "limit",
+            Self::Stop => "stop",
+        }
+    }
+}
+
+/// A stored word that names none of an enum's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {word:?}")]
+pub struct UnknownWord {
+    pub what: &'static str,
+    pub word: String,
+}
+
+/// Parses one of `values` by its `as_str` word.
+pub fn parse_word<T: Copy>(
+    what: &'static str,
+    word: &str,
+    values: &[T],
+    name: fn(T) -> &'static str,
+) -> Result<T, UnknownWord> {
+    values.iter().copied().find(|v| name(*v) == word).ok_or_else(|| UnknownWord { what, word: word.to_string() })
+}
+
+impl FromStr for OrderType {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_word("order type", s, &Self::ALL, Self::as_str)
+    }
+}
+
 /// The realized P&L of closing `quantity` units of a position opened at
 /// `entry` by trading at `exit`, net of `fees`, to the cent: what the
 /// engine's trade history and the backtester's trade list both record.
@@ -71,14 +122,10 @@ pub fn round_trip_pnl(
     (gross - fees).round_dp(2).normalize()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown order status {0:?}")]
-pub struct UnknownOrderStatus(pub String);
-
 impl FromStr for OrderStatus {
-    type Err = UnknownOrderStatus;
+    type Err = UnknownWord;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| UnknownOrderStatus(s.to_string()))
+        parse_word("order status", s, &Self::ALL, Self::as_str)
     }
 }
 
@@ -102,10 +149,23 @@ mod tests {
     }
 
     #[test]
-    fn status_names_round_trip() {
+    fn stored_words_round_trip_and_unknown_ones_are_named() {
         for status in OrderStatus::ALL {
             assert_eq!(status.as_str().parse::<OrderStatus>().unwrap(), status);
         }
-        assert!("done".parse::<OrderStatus>().is_err());
+        for kind in OrderType::ALL {
+            assert_eq!(kind.as_str().parse::<OrderType>().unwrap(), kind);
+        }
+        for side in crate::risk::Side::ALL {
+            assert_eq!(side.as_str().parse::<crate::risk::Side>().unwrap(), side);
+        }
+        for intent in crate::risk::Intent::ALL {
+            assert_eq!(intent.as_str().parse::<crate::risk::Intent>().unwrap(), intent);
+        }
+        for broker in crate::instrument::BrokerKind::ALL {
+            assert_eq!(broker.as_str().parse::<crate::instrument::BrokerKind>().unwrap(), broker);
+        }
+        assert_eq!("done".parse::<OrderStatus>().unwrap_err().to_string(), "unknown order status \"done\"");
+        assert_eq!("buy".parse::<crate::risk::Side>().unwrap_err().to_string(), "unknown side \"buy\"");
     }
 }

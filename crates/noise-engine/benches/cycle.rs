@@ -1,8 +1,8 @@
 //! One full trading cycle for 20 symbols with the simulated broker and an
 //! on-disk SQLite database (WAL, synchronous = FULL): the minute's bars into
-//! the broker (fills), the order monitor (fills, legs, positions, closed
-//! trades), then the signal cycle (20 pipelines, risk, write-ahead intents,
-//! orders). Each iteration is the next simulated minute of a trading day
+//! the broker (fills), then the engine's minute: the order monitor (order
+//! states, the ledger's fills, legs, round trips), the signal cycle (20
+//! pipelines, risk, write-ahead intents, orders) and the answers. Each iteration is the next simulated minute of a trading day
 //! (10:00 New York onwards, indicators warmed on four days of history).
 
 use std::sync::Arc;
@@ -47,15 +47,14 @@ fn cycle_20_symbols(bencher: Bencher) {
                 engine.warm_up(symbol, bar).unwrap();
             }
         }
+        engine.reconcile(start).await.unwrap();
         (engine, sim, market)
     });
     bencher.bench_local(|| {
         runtime.block_on(async {
             let (close, bars) = market.advance();
             sim.on_bars(&bars).await.unwrap();
-            let mut events = engine.monitor(close).await.unwrap();
-            events.extend(engine.on_bars(close, &bars).await.unwrap());
-            events.len()
+            engine.minute(close, &bars).await.unwrap().len()
         })
     });
 }

@@ -3,9 +3,10 @@
 use std::fmt;
 
 use chrono::SecondsFormat;
+use noise_core::ledger::{Fill, RoundTrip};
 use noise_core::risk::{RiskDecision, RiskEvent, Side, Verdict};
 use noise_core::signal::Signal;
-use noise_store::records::{ClosedTradeRow, EquitySnapshot};
+use noise_store::records::EquitySnapshot;
 use rust_decimal::Decimal;
 
 /// Serialized (for the API's event stream) as `{"type": ..., "data": ...}`.
@@ -14,10 +15,28 @@ use rust_decimal::Decimal;
 pub enum EngineEvent {
     Signal(Box<Signal>),
     Decision(Box<RiskDecision>),
-    OrderPlaced { client_order_id: String, symbol: String, side: Side, quantity: Decimal },
-    OrderRejected { client_order_id: String, reason: String },
-    Fill { client_order_id: String, symbol: String, side: Side, quantity: Decimal, price: Decimal },
-    Closed(Box<ClosedTradeRow>),
+    OrderPlaced {
+        client_order_id: String,
+        symbol: String,
+        side: Side,
+        quantity: Decimal,
+    },
+    OrderRejected {
+        client_order_id: String,
+        reason: String,
+    },
+    /// One execution, as booked in the ledger.
+    Fill(Box<Fill>),
+    /// A round trip the ledger closed.
+    Closed(Box<RoundTrip>),
+    /// The ledger and the broker disagreed on a position; reconciliation
+    /// booked these fills (side, quantity, price) so they agree again.
+    PositionMismatch {
+        symbol: String,
+        ledger: Decimal,
+        broker: Decimal,
+        booked: Vec<(Side, Decimal, Decimal)>,
+    },
     Equity(EquitySnapshot),
     Daily(noise_store::records::DailyMetrics),
     Risk(RiskEvent),
@@ -31,8 +50,9 @@ impl EngineEvent {
             EngineEvent::Decision(_) => "decision",
             EngineEvent::OrderPlaced { .. } => "order_placed",
             EngineEvent::OrderRejected { .. } => "order_rejected",
-            EngineEvent::Fill { .. } => "fill",
+            EngineEvent::Fill(_) => "fill",
             EngineEvent::Closed(_) => "closed",
+            EngineEvent::PositionMismatch { .. } => "position_mismatch",
             EngineEvent::Equity(_) => "equity",
             EngineEvent::Daily(_) => "daily",
             EngineEvent::Risk(_) => "risk",
@@ -74,9 +94,18 @@ impl fmt::Display for EngineEvent {
             EngineEvent::OrderRejected { client_order_id, reason } => {
                 write!(f, "REJECTED [{client_order_id}] {reason}")
             }
-            EngineEvent::Fill { client_order_id, symbol, side, quantity, price } => {
-                write!(f, "FILL     {symbol} {side:?} {quantity} @ {price} [{client_order_id}]")
-            }
+            EngineEvent::Fill(fill) => write!(
+                f,
+                "FILL     {} {:?} {} @ {} fee {} [{}] ({}{})",
+                fill.symbol,
+                fill.side,
+                fill.quantity,
+                fill.price,
+                fill.fee,
+                fill.client_order_id.as_deref().unwrap_or("no order"),
+                fill.fill_id,
+                if fill.reconciled { ", reconciled" } else { "" }
+            ),
             EngineEvent::Closed(t) => write!(
                 f,
                 "CLOSED   {} {} {} {} → {} P&L {} (fees {}, held {})",
@@ -85,10 +114,20 @@ impl fmt::Display for EngineEvent {
                 t.quantity,
                 t.entry_price,
                 t.exit_price,
-                t.realized_pnl,
+                t.net_pnl,
                 t.fees,
                 humanize(t.exit_time - t.entry_time)
             ),
+            EngineEvent::PositionMismatch { symbol, ledger, broker, booked } => {
+                write!(
+                    f,
+                    "ALERT    position mismatch {symbol}: ledger {ledger}, broker {broker}; booked reconciled fills"
+                )?;
+                for (side, quantity, price) in booked {
+                    write!(f, " {side:?} {quantity} @ {price}")?;
+                }
+                Ok(())
+            }
             EngineEvent::Equity(s) => {
                 write!(f, "EQUITY   {} (cash {}, open P&L {})", s.equity, s.cash, s.unrealized_pnl)
             }

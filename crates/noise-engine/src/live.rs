@@ -15,9 +15,8 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use noise_broker::BrokerAdapter;
 use noise_core::instrument::Instrument;
 use noise_core::market::Bar;
-use noise_core::schedule::Schedule;
 
-use crate::run::{RunSummary, apply_control, next_control, run_due_jobs};
+use crate::run::{RunSummary, apply_control, next_control};
 use crate::{Engine, EngineError, EngineEvent};
 
 /// The loop's clock: the wall clock in production, a virtual one in tests.
@@ -69,8 +68,6 @@ pub async fn run_live(
     mut controls: Option<tokio::sync::mpsc::Receiver<crate::ControlRequest>>,
     log: &mut (dyn FnMut(DateTime<Utc>, &EngineEvent) + Send),
 ) -> Result<RunSummary, EngineError> {
-    let schedule =
-        Schedule::new(&engine.config.schedule).map_err(|e| EngineError::Broker(noise_broker::BrokerError::State(e)))?;
     let start = minute_of(clock.now());
     for instrument in instruments {
         match broker.recent_bars(&instrument.symbol, options.warm_up_bars).await {
@@ -118,7 +115,7 @@ pub async fn run_live(
             break;
         }
         let cycle_started = std::time::Instant::now();
-        let events = match cycle(engine, broker.as_ref(), instruments, &schedule, last, close).await {
+        let events = match cycle(engine, broker.as_ref(), instruments, close).await {
             Ok(events) => events,
             Err(error) => {
                 // A failed minute is reported, and the next one tried.
@@ -135,13 +132,11 @@ pub async fn run_live(
     Ok(summary)
 }
 
-/// One minute: the bars that closed at `close`, then monitor, signals, jobs.
+/// One minute: the bars that closed at `close`, then the engine's minute.
 async fn cycle(
     engine: &mut Engine,
     broker: &dyn BrokerAdapter,
     instruments: &[Instrument],
-    schedule: &Schedule,
-    last: DateTime<Utc>,
     close: DateTime<Utc>,
 ) -> Result<Vec<EngineEvent>, EngineError> {
     let minute = close - TimeDelta::minutes(1);
@@ -160,19 +155,7 @@ async fn cycle(
             }
         }
     }
-    // A broker that is down fails the order monitor; signals and the scheduled
-    // jobs (end of day, resets) still run, or the day's roll-ups would be lost.
-    let mut events = match engine.monitor(close).await {
-        Ok(events) => events,
-        Err(error) => {
-            engine.audit(close, "monitor_failed", serde_json::json!({"error": error.to_string()})).await?;
-            Vec::new()
-        }
-    };
-    let signals = engine.on_bars(close, &bars).await;
-    events.extend(run_due_jobs(engine, schedule, last, close).await?);
-    events.extend(signals?);
-    Ok(events)
+    engine.minute(close, &bars).await
 }
 
 /// The start of the minute `t` is in.

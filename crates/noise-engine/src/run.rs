@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use noise_broker::sim::{ReplayMarket, SimBroker, SyntheticMarket};
-use noise_core::schedule::{Job, Schedule};
 
 use crate::{Engine, EngineError, EngineEvent};
 
@@ -97,7 +96,7 @@ impl RunSummary {
         match event {
             EngineEvent::Signal(_) => self.signals += 1,
             EngineEvent::OrderPlaced { .. } => self.orders += 1,
-            EngineEvent::Fill { .. } => self.fills += 1,
+            EngineEvent::Fill(_) => self.fills += 1,
             EngineEvent::Closed(_) => self.closed += 1,
             _ => {}
         }
@@ -113,30 +112,6 @@ impl RunSummary {
         let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
         Some((at(0.5), at(0.99), sorted[sorted.len() - 1]))
     }
-}
-
-/// The seed's scheduled jobs due after `last` up to `close` (the signal
-/// cycle is the loop itself), run in order.
-pub(crate) async fn run_due_jobs(
-    engine: &mut Engine,
-    schedule: &Schedule,
-    last: DateTime<Utc>,
-    close: DateTime<Utc>,
-) -> Result<Vec<EngineEvent>, EngineError> {
-    let mut events = Vec::new();
-    for firing in schedule.firings(last, 16, None) {
-        if firing.at > close {
-            break;
-        }
-        events.extend(match firing.job {
-            Job::SignalCycle => Vec::new(),
-            Job::EquitySnapshot => engine.equity_snapshot(firing.at).await?,
-            Job::EndOfDay => engine.end_of_day(firing.at).await?,
-            Job::DailyReset => engine.daily_reset(firing.at).await?,
-            Job::WeeklyReset => engine.weekly_reset(firing.at).await?,
-        });
-    }
-    Ok(events)
 }
 
 /// The next control request, or never when there is no channel.
@@ -191,8 +166,6 @@ pub async fn run(
     mut controls: Option<tokio::sync::mpsc::Receiver<crate::ControlRequest>>,
     log: &mut (dyn FnMut(DateTime<Utc>, &EngineEvent) + Send),
 ) -> Result<RunSummary, EngineError> {
-    let schedule =
-        Schedule::new(&engine.config.schedule).map_err(|e| EngineError::Broker(noise_broker::BrokerError::State(e)))?;
     // The synthetic market is rebuilt from its seed, and history before the
     // start warms the indicators; a replay warms up on its own first bars.
     let resume_at = sim.snapshot().await.last_bar_close;
@@ -260,9 +233,7 @@ pub async fn run(
         }
         let cycle_started = Instant::now();
         sim.on_bars(&bars).await?;
-        let mut events = engine.monitor(close).await?;
-        events.extend(engine.on_bars(close, &bars).await?);
-        events.extend(run_due_jobs(engine, &schedule, last, close).await?);
+        let events = engine.minute(close, &bars).await?;
         if !bars.is_empty() {
             summary.cycle_ms.push(cycle_started.elapsed().as_secs_f64() * 1000.0);
         }

@@ -27,14 +27,14 @@ async fn flatten_cancels_closes_every_position_and_pauses() {
             engine.warm_up(symbol, bar).unwrap();
         }
     }
+    engine.reconcile(start).await.unwrap();
     // Trade until positions are open.
     let mut close = start;
     for _ in 0..240 {
         let (at, bars) = market.advance();
         close = at;
         sim.on_bars(&bars).await.unwrap();
-        engine.monitor(close).await.unwrap();
-        engine.on_bars(close, &bars).await.unwrap();
+        engine.minute(close, &bars).await.unwrap();
         if sim.positions().await.unwrap().len() >= 2 {
             break;
         }
@@ -47,9 +47,9 @@ async fn flatten_cancels_closes_every_position_and_pauses() {
     // The closing orders fill at the next bar's open; nothing else trades while paused.
     let (at, bars) = market.advance();
     sim.on_bars(&bars).await.unwrap();
-    engine.monitor(at).await.unwrap();
-    let events = engine.on_bars(at, &bars).await.unwrap();
+    let events = engine.minute(at, &bars).await.unwrap();
     assert!(sim.positions().await.unwrap().is_empty(), "every position closed");
+    assert!(engine.core().ledger().open_positions().next().is_none(), "and the ledger agrees, from the fills");
     assert!(
         !events.iter().any(|e| matches!(e, noise_engine::EngineEvent::OrderPlaced { .. })),
         "paused: no new orders"

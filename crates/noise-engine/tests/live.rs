@@ -98,6 +98,9 @@ impl BrokerAdapter for MarketBroker {
     async fn order_status(&self, id: &str) -> Result<Option<OrderState>, BrokerError> {
         self.sim.order_status(id).await
     }
+    async fn fills_since(&self, since: DateTime<Utc>) -> Result<Vec<noise_broker::FillReport>, BrokerError> {
+        self.sim.fills_since(since).await
+    }
     async fn bar_history(
         &self,
         symbol: &str,

@@ -28,3 +28,11 @@ pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> String {
 pub(crate) fn from_json<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt { what: what.to_string(), detail: format!("JSON: {e}") })
 }
+
+/// A stored word (side, intent, broker, status, ...) as its enum.
+pub(crate) fn word<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|e: T::Err| StoreError::Corrupt { what: what.to_string(), detail: e.to_string() })
+}

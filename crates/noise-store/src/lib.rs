@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod backtests;
 mod codec;
+pub mod fills;
 mod migrate;
 pub mod positions;
 pub mod records;
@@ -29,7 +30,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-pub use migrate::{MIGRATIONS, Migration};
+pub use migrate::{MIGRATIONS, Migration, checksum as checksum_of};
 pub use sqlx::SqliteConnection;
 
 /// A trivial query: whether the database answers.

@@ -19,10 +19,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "backtests", sql: include_str!("../migrations/0003_backtests.sql") },
     Migration { version: 4, name: "list_indexes", sql: include_str!("../migrations/0004_list_indexes.sql") },
     Migration { version: 5, name: "symbol_indexes", sql: include_str!("../migrations/0005_symbol_indexes.sql") },
+    Migration { version: 6, name: "ledger", sql: include_str!("../migrations/0006_ledger.sql") },
 ];
 
 /// FNV-1a of the text: enough to notice an edited migration.
-fn checksum(sql: &str) -> String {
+pub fn checksum(sql: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in sql.bytes() {
         hash ^= u64::from(byte);

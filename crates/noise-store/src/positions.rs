@@ -1,44 +1,80 @@
-//! Open positions as the engine believes them (the broker is the truth;
-//! reconciliation corrects this table).
+//! Open positions and their lots, as the ledger holds them (written with
+//! each fill that changes them; reconciliation keeps them in line with the
+//! broker by booking fills, never by overwriting these rows).
 
 use chrono::{DateTime, Utc};
+use noise_core::instrument::BrokerKind;
+use noise_core::ledger::{Book, Lot};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
 use crate::StoreError;
-use crate::codec::{decimal, parse_time, time};
+use crate::codec::{decimal, parse_time, time, word};
+use crate::records::{direction_of, direction_word};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PositionRow {
     pub symbol: String,
-    pub broker: String,
+    pub broker: BrokerKind,
     /// Signed: positive long, negative short.
     pub quantity: Decimal,
+    /// The quantity-weighted entry price of its open lots.
     pub average_price: Decimal,
+    /// When its oldest open lot opened.
     pub opened_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// Sets a position; a zero quantity removes it.
-pub async fn upsert(conn: &mut SqliteConnection, p: &PositionRow) -> Result<(), StoreError> {
-    if p.quantity.is_zero() {
-        sqlx::query("DELETE FROM positions WHERE symbol = ?").bind(&p.symbol).execute(conn).await?;
+/// Writes `symbol`'s position and lots as `book` holds them (a flat or
+/// absent book removes them).
+pub async fn replace_book(
+    conn: &mut SqliteConnection,
+    symbol: &str,
+    broker: BrokerKind,
+    book: Option<&Book>,
+    updated_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM lots WHERE symbol = ?").bind(symbol).execute(&mut *conn).await?;
+    let (Some(book), Some(average), Some(opened_at)) =
+        (book.filter(|b| !b.is_flat()), book.and_then(Book::average_price), book.and_then(Book::opened_at))
+    else {
+        sqlx::query("DELETE FROM positions WHERE symbol = ?").bind(symbol).execute(conn).await?;
         return Ok(());
-    }
+    };
     sqlx::query(
         "INSERT INTO positions (symbol, broker, quantity, average_price, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (symbol) DO UPDATE SET broker = excluded.broker, quantity = excluded.quantity,
-             average_price = excluded.average_price, updated_at = excluded.updated_at",
+             average_price = excluded.average_price, opened_at = excluded.opened_at, updated_at = excluded.updated_at",
     )
-    .bind(&p.symbol)
-    .bind(&p.broker)
-    .bind(p.quantity.to_string())
-    .bind(p.average_price.to_string())
-    .bind(time(p.opened_at))
-    .bind(time(p.updated_at))
-    .execute(conn)
+    .bind(symbol)
+    .bind(broker.as_str())
+    .bind(book.quantity().normalize().to_string())
+    .bind(average.to_string())
+    .bind(time(opened_at))
+    .bind(time(updated_at))
+    .execute(&mut *conn)
     .await?;
+    for (seq, lot) in book.lots().enumerate() {
+        sqlx::query(
+            "INSERT INTO lots (symbol, seq, direction, broker, fill_id, client_order_id, quantity, price, time, fees,
+                               reconciled)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(symbol)
+        .bind(seq as i64)
+        .bind(direction_word(lot.direction))
+        .bind(lot.broker.as_str())
+        .bind(&lot.fill_id)
+        .bind(&lot.client_order_id)
+        .bind(lot.quantity.normalize().to_string())
+        .bind(lot.price.normalize().to_string())
+        .bind(time(lot.time))
+        .bind(lot.fees.normalize().to_string())
+        .bind(i64::from(lot.reconciled))
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -52,11 +88,39 @@ pub async fn all(conn: &mut SqliteConnection) -> Result<Vec<PositionRow>, StoreE
         .map(|(symbol, broker, q, p, o, u)| {
             let what = |f: &str| format!("positions.{f} of {symbol}");
             Ok(PositionRow {
+                broker: word(&what("broker"), &broker)?,
                 quantity: decimal(&what("quantity"), &q)?,
                 average_price: decimal(&what("average_price"), &p)?,
                 opened_at: parse_time(&what("opened_at"), &o)?,
                 updated_at: parse_time(&what("updated_at"), &u)?,
-                broker,
+                symbol,
+            })
+        })
+        .collect()
+}
+
+/// Every open lot, by symbol, oldest first.
+pub async fn lots(conn: &mut SqliteConnection) -> Result<Vec<Lot>, StoreError> {
+    type Raw = (String, i64, String, String, String, Option<String>, String, String, String, String, i64);
+    let rows: Vec<Raw> = sqlx::query_as(
+        "SELECT symbol, seq, direction, broker, fill_id, client_order_id, quantity, price, time, fees, reconciled
+         FROM lots ORDER BY symbol, seq",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(symbol, seq, direction, broker, fill_id, client_order_id, q, p, t, fees, reconciled)| {
+            let what = |f: &str| format!("lots.{f} of {symbol} lot {seq}");
+            Ok(Lot {
+                direction: direction_of(&what("direction"), &direction)?,
+                broker: word(&what("broker"), &broker)?,
+                fill_id,
+                client_order_id,
+                quantity: decimal(&what("quantity"), &q)?,
+                price: decimal(&what("price"), &p)?,
+                time: parse_time(&what("time"), &t)?,
+                fees: decimal(&what("fees"), &fees)?,
+                reconciled: reconciled != 0,
                 symbol,
             })
         })

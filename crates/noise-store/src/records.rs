@@ -1,55 +1,85 @@
-//! Closed round trips, equity snapshots and daily metrics.
+//! Closed round trips (the ledger's), equity snapshots and daily metrics.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
+use noise_core::instrument::AssetClass;
+use noise_core::ledger::RoundTrip;
+use noise_core::signal::Direction;
+
 use crate::StoreError;
-use crate::codec::{decimal, parse_time, time};
+use crate::codec::{decimal, parse_time, time, word};
 
 /// The most rows any list returns at once.
 pub const MAX_PAGE: u32 = 1000;
 
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ClosedTradeRow {
-    pub symbol: String,
-    /// "LONG" or "SHORT".
-    pub side: String,
-    pub quantity: Decimal,
-    pub entry_price: Decimal,
-    pub exit_price: Decimal,
-    pub entry_time: DateTime<Utc>,
-    pub exit_time: DateTime<Utc>,
-    pub realized_pnl: Decimal,
-    pub fees: Decimal,
-}
-
-pub async fn insert_closed_trade(conn: &mut SqliteConnection, t: &ClosedTradeRow) -> Result<i64, StoreError> {
+/// Records a closed round trip; returns its id.
+pub async fn insert_round_trip(conn: &mut SqliteConnection, t: &RoundTrip) -> Result<i64, StoreError> {
     let duration = (t.exit_time - t.entry_time).num_seconds();
     let id = sqlx::query_scalar(
-        "INSERT INTO trade_history (symbol, side, quantity, entry_price, exit_price, entry_time, exit_time,
-                                    realized_pnl, fees, duration_seconds)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO trade_history (symbol, asset_class, side, quantity, entry_price, exit_price, entry_time,
+                                    exit_time, gross_pnl, fees, realized_pnl, duration_seconds, broker,
+                                    entry_fill_id, exit_fill_id, entry_order, exit_order, reconciled)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(&t.symbol)
-    .bind(&t.side)
-    .bind(t.quantity.to_string())
-    .bind(t.entry_price.to_string())
-    .bind(t.exit_price.to_string())
+    .bind(asset_class_word(t.asset_class))
+    .bind(direction_word(t.side))
+    .bind(t.quantity.normalize().to_string())
+    .bind(t.entry_price.normalize().to_string())
+    .bind(t.exit_price.normalize().to_string())
     .bind(time(t.entry_time))
     .bind(time(t.exit_time))
-    .bind(t.realized_pnl.to_string())
-    .bind(t.fees.to_string())
+    .bind(t.gross_pnl.normalize().to_string())
+    .bind(t.fees.normalize().to_string())
+    .bind(t.net_pnl.normalize().to_string())
     .bind(duration)
+    .bind(t.broker.as_str())
+    .bind(&t.entry_fill_id)
+    .bind(&t.exit_fill_id)
+    .bind(&t.entry_order)
+    .bind(&t.exit_order)
+    .bind(i64::from(t.reconciled))
     .fetch_one(conn)
     .await?;
     Ok(id)
 }
 
-pub async fn closed_trades(conn: &mut SqliteConnection, limit: u32) -> Result<Vec<ClosedTradeRow>, StoreError> {
-    Ok(closed_trades_page(conn, &Filter::default(), limit).await?.into_iter().map(|(_, t)| t).collect())
+pub(crate) fn direction_word(d: Direction) -> &'static str {
+    match d {
+        Direction::Long => "LONG",
+        Direction::Short => "SHORT",
+    }
+}
+
+pub(crate) fn direction_of(what: &str, text: &str) -> Result<Direction, StoreError> {
+    match text {
+        "LONG" => Ok(Direction::Long),
+        "SHORT" => Ok(Direction::Short),
+        other => Err(StoreError::Corrupt { what: what.to_string(), detail: format!("direction {other:?}") }),
+    }
+}
+
+fn asset_class_word(a: AssetClass) -> &'static str {
+    match a {
+        AssetClass::Equity => "equity",
+        AssetClass::Future => "future",
+    }
+}
+
+fn asset_class_of(what: &str, text: &str) -> Result<AssetClass, StoreError> {
+    match text {
+        "equity" => Ok(AssetClass::Equity),
+        "future" => Ok(AssetClass::Future),
+        other => Err(StoreError::Corrupt { what: what.to_string(), detail: format!("asset class {other:?}") }),
+    }
+}
+
+/// The newest closed round trips, newest first.
+pub async fn round_trips(conn: &mut SqliteConnection, limit: u32) -> Result<Vec<RoundTrip>, StoreError> {
+    Ok(round_trips_page(conn, &Filter::default(), limit).await?.into_iter().map(|(_, t)| t).collect())
 }
 
 /// Which rows of a list: a symbol, a time range (`from` inclusive, `to`
@@ -84,23 +114,44 @@ impl Filter {
     }
 
     /// Binds the set conditions' values, in [`Self::where_clause`]'s order.
-    pub(crate) fn bind<'q, O>(
-        &self,
-        mut query: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments>,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments> {
+    pub(crate) fn bind<Q: Binds>(&self, mut query: Q) -> Q {
         if let Some(symbol) = &self.symbol {
-            query = query.bind(symbol.clone());
+            query = query.bind_text(symbol.clone());
         }
         if let Some(from) = self.from {
-            query = query.bind(time(from));
+            query = query.bind_text(time(from));
         }
         if let Some(to) = self.to {
-            query = query.bind(time(to));
+            query = query.bind_text(time(to));
         }
         if let Some(before) = self.before {
-            query = query.bind(before);
+            query = query.bind_int(before);
         }
         query
+    }
+}
+
+/// A query that takes bound values (rows or typed rows alike).
+pub(crate) trait Binds: Sized {
+    fn bind_text(self, value: String) -> Self;
+    fn bind_int(self, value: i64) -> Self;
+}
+
+impl<'q> Binds for sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    fn bind_text(self, value: String) -> Self {
+        self.bind(value)
+    }
+    fn bind_int(self, value: i64) -> Self {
+        self.bind(value)
+    }
+}
+
+impl<'q, O> Binds for sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments> {
+    fn bind_text(self, value: String) -> Self {
+        self.bind(value)
+    }
+    fn bind_int(self, value: i64) -> Self {
+        self.bind(value)
     }
 }
 
@@ -111,39 +162,69 @@ pub async fn newest_trade_id(conn: &mut SqliteConnection) -> Result<i64, StoreEr
     Ok(sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM trade_history").fetch_one(conn).await?)
 }
 
+const ROUND_TRIP_COLUMNS: &str = "SELECT id, symbol, asset_class, side, quantity, entry_price, exit_price, entry_time, \
+     exit_time, gross_pnl, fees, realized_pnl, broker, entry_fill_id, exit_fill_id, entry_order, exit_order, \
+     reconciled FROM trade_history";
+
+fn decode_round_trip(r: &sqlx::sqlite::SqliteRow) -> Result<(i64, RoundTrip), StoreError> {
+    use sqlx::Row;
+    let id: i64 = r.try_get("id")?;
+    let what = |f: &str| format!("trade_history.{f} of round trip {id}");
+    let text = |f: &str| -> Result<String, StoreError> { Ok(r.try_get::<String, _>(f)?) };
+    let number = |f: &str| -> Result<Decimal, StoreError> { decimal(&what(f), &text(f)?) };
+    let trip = RoundTrip {
+        symbol: text("symbol")?,
+        asset_class: asset_class_of(&what("asset_class"), &text("asset_class")?)?,
+        side: direction_of(&what("side"), &text("side")?)?,
+        quantity: number("quantity")?,
+        entry_time: parse_time(&what("entry_time"), &text("entry_time")?)?,
+        entry_price: number("entry_price")?,
+        exit_time: parse_time(&what("exit_time"), &text("exit_time")?)?,
+        exit_price: number("exit_price")?,
+        gross_pnl: number("gross_pnl")?,
+        fees: number("fees")?,
+        net_pnl: number("realized_pnl")?,
+        broker: word(&what("broker"), &text("broker")?)?,
+        entry_fill_id: text("entry_fill_id")?,
+        exit_fill_id: text("exit_fill_id")?,
+        entry_order: r.try_get("entry_order")?,
+        exit_order: r.try_get("exit_order")?,
+        reconciled: r.try_get::<i64, _>("reconciled")? != 0,
+    };
+    Ok((id, trip))
+}
+
 /// Closed round trips, newest first, with their ids; the time range is on
 /// the exit time.
-pub async fn closed_trades_page(
+pub async fn round_trips_page(
     conn: &mut SqliteConnection,
     filter: &Filter,
     limit: u32,
-) -> Result<Vec<(i64, ClosedTradeRow)>, StoreError> {
-    type Raw = (i64, String, String, String, String, String, String, String, String, String);
-    let sql = format!(
-        "SELECT id, symbol, side, quantity, entry_price, exit_price, entry_time, exit_time, realized_pnl, fees
-         FROM trade_history{} ORDER BY id DESC LIMIT ?",
-        filter.where_clause("exit_time")
-    );
+) -> Result<Vec<(i64, RoundTrip)>, StoreError> {
+    let sql = format!("{ROUND_TRIP_COLUMNS}{} ORDER BY id DESC LIMIT ?", filter.where_clause("exit_time"));
     // Audited: the SQL is built from fixed fragments only; every value is bound.
-    let query = filter.bind(sqlx::query_as::<_, Raw>(sqlx::AssertSqlSafe(sql)));
-    let rows: Vec<Raw> = query.bind(i64::from(limit.min(MAX_PAGE))).fetch_all(conn).await?;
-    rows.into_iter()
-        .map(|(id, symbol, side, q, ep, xp, et, xt, pnl, fees)| {
-            let what = |f: &str| format!("trade_history.{f} of {symbol}");
-            let row = ClosedTradeRow {
-                quantity: decimal(&what("quantity"), &q)?,
-                entry_price: decimal(&what("entry_price"), &ep)?,
-                exit_price: decimal(&what("exit_price"), &xp)?,
-                entry_time: parse_time(&what("entry_time"), &et)?,
-                exit_time: parse_time(&what("exit_time"), &xt)?,
-                realized_pnl: decimal(&what("realized_pnl"), &pnl)?,
-                fees: decimal(&what("fees"), &fees)?,
-                symbol,
-                side,
-            };
-            Ok((id, row))
-        })
-        .collect()
+    let query = filter.bind(sqlx::query(sqlx::AssertSqlSafe(sql)));
+    let rows = query.bind(i64::from(limit.min(MAX_PAGE))).fetch_all(conn).await?;
+    rows.iter().map(decode_round_trip).collect()
+}
+
+/// How many round trips are recorded.
+pub async fn round_trip_count(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM trade_history").fetch_one(conn).await?)
+}
+
+/// One round trip by its id.
+pub async fn round_trip(conn: &mut SqliteConnection, id: i64) -> Result<Option<RoundTrip>, StoreError> {
+    let sql = format!("{ROUND_TRIP_COLUMNS} WHERE id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(decode_round_trip).transpose()?.map(|(_, t)| t))
+}
+
+/// Every round trip in the order they were recorded (tests and checks).
+pub async fn all_round_trips(conn: &mut SqliteConnection) -> Result<Vec<RoundTrip>, StoreError> {
+    let sql = format!("{ROUND_TRIP_COLUMNS} ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(conn).await?;
+    rows.iter().map(|r| decode_round_trip(r).map(|(_, t)| t)).collect()
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

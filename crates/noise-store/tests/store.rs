@@ -1,9 +1,11 @@
 //! The store against real SQLite files.
 
 use chrono::{TimeZone, Utc};
-use noise_core::order::OrderStatus;
-use noise_core::risk::RiskState;
-use noise_store::records::{ClosedTradeRow, EquitySnapshot};
+use noise_core::instrument::{BrokerKind, Instrument};
+use noise_core::ledger::{Applied, Fill, Ledger};
+use noise_core::order::{OrderStatus, OrderType};
+use noise_core::risk::{Intent, RiskState, Side};
+use noise_store::records::EquitySnapshot;
 use noise_store::trades::NewOrder;
 use noise_store::{MIGRATIONS, Store, StoreError, audit, positions, records, risk_state, trades};
 use rust_decimal::Decimal;
@@ -15,15 +17,16 @@ fn at(minute: u32) -> chrono::DateTime<Utc> {
 fn order(id: &str) -> NewOrder {
     NewOrder {
         client_order_id: id.into(),
-        broker: "sim".into(),
+        broker: BrokerKind::Sim,
         symbol: "SPY".into(),
-        side: "BUY".into(),
-        intent: "entry".into(),
+        side: Side::Buy,
+        intent: Intent::Entry,
         quantity: "83".parse().unwrap(),
-        order_type: "market".into(),
+        order_type: OrderType::Market,
         limit_price: None,
         stop_loss: Some("598.17".parse().unwrap()),
         take_profit: Some("603.05".parse().unwrap()),
+        parent: None,
         signal_id: None,
         risk_decision: Some("{\"verdict\":\"REDUCE\"}".into()),
         created_at: at(1),
@@ -44,7 +47,14 @@ async fn migrations_are_applied_once_recorded_and_wal_is_on() {
     let names: Vec<(i64, &str)> = recorded.iter().map(|(v, n)| (*v, n.as_str())).collect();
     assert_eq!(
         names,
-        [(1, "initial"), (2, "audit_triggers"), (3, "backtests"), (4, "list_indexes"), (5, "symbol_indexes")]
+        [
+            (1, "initial"),
+            (2, "audit_triggers"),
+            (3, "backtests"),
+            (4, "list_indexes"),
+            (5, "symbol_indexes"),
+            (6, "ledger")
+        ]
     );
 }
 
@@ -180,11 +190,23 @@ async fn every_order_status_change_is_audited_once_and_no_op_updates_are_not() {
         (OrderStatus::Filled, Decimal::from(83), price),
     ];
     for (status, filled, fill_price) in steps {
-        trades::update_status(&mut conn, "c-2", status, Some("B-2"), filled, fill_price, zero, None, at(2))
-            .await
-            .unwrap();
+        trades::update_status(
+            &mut conn,
+            "c-2",
+            status,
+            Some("B-2"),
+            Decimal::from(83),
+            filled,
+            fill_price,
+            zero,
+            None,
+            at(2),
+        )
+        .await
+        .unwrap();
     }
-    trades::update_status(&mut conn, "c-2-sl", OrderStatus::Cancelled, None, zero, None, zero, Some("oco"), at(3))
+    let q = Decimal::from(83);
+    trades::update_status(&mut conn, "c-2-sl", OrderStatus::Cancelled, None, q, zero, None, zero, Some("oco"), at(3))
         .await
         .unwrap();
     let mut kinds: Vec<String> =
@@ -212,6 +234,7 @@ async fn orders_follow_the_broker_and_leave_the_open_list_when_final() {
         "a",
         OrderStatus::PartiallyFilled,
         Some("B-1"),
+        "83".parse().unwrap(),
         "40".parse().unwrap(),
         price,
         "0.2".parse().unwrap(),
@@ -225,6 +248,7 @@ async fn orders_follow_the_broker_and_leave_the_open_list_when_final() {
         "b",
         OrderStatus::Rejected,
         None,
+        "83".parse().unwrap(),
         Decimal::ZERO,
         None,
         Decimal::ZERO,
@@ -247,19 +271,23 @@ async fn positions_risk_state_history_and_equity_round_trip() {
     let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
     let mut conn = store.pool().acquire().await.unwrap();
 
-    let mut p = positions::PositionRow {
-        symbol: "MNQ".into(),
-        broker: "sim".into(),
-        quantity: "-2".parse().unwrap(),
-        average_price: "21000.25".parse().unwrap(),
-        opened_at: at(1),
-        updated_at: at(1),
-    };
-    positions::upsert(&mut conn, &p).await.unwrap();
-    assert_eq!(positions::all(&mut conn).await.unwrap(), vec![p.clone()]);
-    p.quantity = Decimal::ZERO;
-    positions::upsert(&mut conn, &p).await.unwrap();
+    // A position and its lots, as the ledger's book holds them; a flat book removes both.
+    let mnq = Instrument::defaults().into_iter().find(|i| i.symbol == "MNQ").unwrap();
+    let mut ledger = Ledger::new();
+    ledger.apply(&fill("F1", "MNQ", Side::Sell, "2", "21000.25", 1), &mnq).unwrap();
+    ledger.apply(&fill("F2", "MNQ", Side::Sell, "1", "21001.00", 2), &mnq).unwrap();
+    positions::replace_book(&mut conn, "MNQ", BrokerKind::Sim, ledger.book("MNQ"), at(2)).await.unwrap();
+    let held = positions::all(&mut conn).await.unwrap();
+    assert_eq!(
+        (held[0].quantity, held[0].average_price, held[0].opened_at),
+        ("-3".parse().unwrap(), "21000.5".parse().unwrap(), at(1))
+    );
+    let lots = positions::lots(&mut conn).await.unwrap();
+    assert_eq!(lots, ledger.book("MNQ").unwrap().lots().cloned().collect::<Vec<_>>(), "lots read back exactly");
+    ledger.apply(&fill("F3", "MNQ", Side::Buy, "3", "20990", 3), &mnq).unwrap();
+    positions::replace_book(&mut conn, "MNQ", BrokerKind::Sim, ledger.book("MNQ"), at(3)).await.unwrap();
     assert!(positions::all(&mut conn).await.unwrap().is_empty(), "a flat position is removed");
+    assert!(positions::lots(&mut conn).await.unwrap().is_empty());
 
     let mut state = RiskState::new("100000".parse().unwrap());
     state.losses_in_a_row = 2;
@@ -269,19 +297,17 @@ async fn positions_risk_state_history_and_equity_round_trip() {
     let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM risk_state").fetch_one(&mut *conn).await.unwrap();
     assert_eq!(rows, 1, "one row, ever");
 
-    let closed = ClosedTradeRow {
-        symbol: "SPY".into(),
-        side: "LONG".into(),
-        quantity: "83".parse().unwrap(),
-        entry_price: "600.01".parse().unwrap(),
-        exit_price: "603.05".parse().unwrap(),
-        entry_time: at(1),
-        exit_time: at(30),
-        realized_pnl: "251.62".parse().unwrap(),
-        fees: "0.70".parse().unwrap(),
+    let spy = Instrument::generic_equity("SPY");
+    let mut ledger = Ledger::new();
+    ledger.apply(&fill("S1", "SPY", Side::Buy, "83", "600.01", 1), &spy).unwrap();
+    let Applied::Booked { round_trips } =
+        ledger.apply(&fill("S2", "SPY", Side::Sell, "83", "603.05", 30), &spy).unwrap()
+    else {
+        panic!("a new fill")
     };
-    records::insert_closed_trade(&mut conn, &closed).await.unwrap();
-    assert_eq!(records::closed_trades(&mut conn, 10).await.unwrap(), vec![closed]);
+    records::insert_round_trip(&mut conn, &round_trips[0]).await.unwrap();
+    assert_eq!(records::round_trips(&mut conn, 10).await.unwrap(), round_trips, "a round trip reads back exactly");
+    assert_eq!(round_trips[0].net_pnl, "252.30".parse::<Decimal>().unwrap());
 
     for (minute, equity) in [(0, "100000"), (59, "100251.62")] {
         let snap = EquitySnapshot {
@@ -294,6 +320,117 @@ async fn positions_risk_state_history_and_equity_round_trip() {
     }
     let curve = records::equity_curve(&mut conn, 10).await.unwrap();
     assert_eq!(curve.iter().map(|s| s.equity.to_string()).collect::<Vec<_>>(), vec!["100000", "100251.62"]);
+}
+
+fn fill(id: &str, symbol: &str, side: Side, quantity: &str, price: &str, minute: u32) -> Fill {
+    Fill {
+        broker: BrokerKind::Sim,
+        fill_id: id.into(),
+        client_order_id: Some(format!("order-{id}")),
+        protects: None,
+        symbol: symbol.into(),
+        side,
+        quantity: quantity.parse().unwrap(),
+        price: price.parse().unwrap(),
+        fee: "0.01".parse().unwrap(),
+        time: at(minute),
+        reconciled: false,
+    }
+}
+
+/// A fill is recorded once per broker and id, read back exactly, in the
+/// order recorded; the database refuses to change or remove one; each is audited.
+#[tokio::test]
+async fn fills_are_facts_recorded_once_and_never_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    let first = fill("F1", "SPY", Side::Buy, "10", "600.125", 1);
+    let mut reconciled = fill("R1", "SPY", Side::Sell, "4", "601", 2);
+    reconciled.client_order_id = None;
+    reconciled.reconciled = true;
+    assert!(noise_store::fills::insert(&mut conn, &first, at(1)).await.unwrap());
+    assert!(!noise_store::fills::insert(&mut conn, &first, at(5)).await.unwrap(), "the same broker and id: once");
+    let mut other_broker = first.clone();
+    other_broker.broker = BrokerKind::Alpaca;
+    assert!(noise_store::fills::insert(&mut conn, &other_broker, at(1)).await.unwrap());
+    assert!(noise_store::fills::insert(&mut conn, &reconciled, at(2)).await.unwrap());
+    let rows = noise_store::fills::after(&mut conn, 0, 100).await.unwrap();
+    let read: Vec<Fill> = rows.iter().map(|r| r.fill.clone()).collect();
+    assert_eq!(read, vec![first.clone(), other_broker, reconciled]);
+    assert_eq!(noise_store::fills::after(&mut conn, rows[0].id, 1).await.unwrap()[0].id, rows[1].id);
+    for sql in ["UPDATE fills SET price = '1'", "DELETE FROM fills"] {
+        let error = sqlx::query(sql).execute(&mut *conn).await.unwrap_err().to_string();
+        assert!(error.contains("fills are facts"), "{error}");
+    }
+    let audited = audit::recent(&mut conn, None, 10).await.unwrap();
+    let kinds: Vec<&str> = audited.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(kinds, ["fill_reconciled", "fill", "fill"]);
+    let of_order = noise_store::fills::of_orders(&mut conn, &["order-F1"]).await.unwrap();
+    assert_eq!(of_order.len(), 2, "both brokers' F1 belong to order-F1");
+}
+
+/// A database from before the ledger keeps its old round trips under
+/// another name; its orders count as settled (their fills were never
+/// reported one by one) and its legs know their entry.
+#[tokio::test]
+async fn a_database_from_before_the_ledger_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let old = Store::open_unmigrated(&path).await.unwrap();
+    {
+        let mut conn = old.pool().acquire().await.unwrap();
+        sqlx::query("CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    // Apply migrations 1 to 5 by hand, as an older binary did.
+    for m in &MIGRATIONS[..5] {
+        let mut tx = old.pool().begin().await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(m.sql)).execute(&mut *tx).await.unwrap();
+        sqlx::query("INSERT INTO migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, 'then')")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(noise_store::checksum_of(m.sql))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    {
+        let mut conn = old.pool().acquire().await.unwrap();
+        sqlx::query(
+            "INSERT INTO trade_history (symbol, side, quantity, entry_price, exit_price, entry_time, exit_time, realized_pnl, fees, duration_seconds)
+             VALUES ('SPY', 'LONG', '5', '100', '101', '2026-03-02T14:31:00.000Z', '2026-03-02T15:00:00.000Z', '5', '0', 1740)",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        for (id, status, filled) in [("noise-1-SPY", "filled", "5"), ("noise-1-SPY-sl", "cancelled", "0")] {
+            sqlx::query(
+                "INSERT INTO trades (client_order_id, broker, symbol, side, intent, quantity, order_type, status, filled_quantity, created_at, updated_at)
+                 VALUES (?, 'sim', 'SPY', 'BUY', 'entry', '5', 'market', ?, ?, '2026-03-02T14:30:00.000Z',
+                         '2026-03-02T14:31:00.000Z')",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(filled)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        }
+    }
+    old.close().await;
+    let store = Store::open(&path).await.unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    let (kept,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM trade_history_before_ledger").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(kept, 1, "the old round trips are kept for reference");
+    assert_eq!(records::round_trip_count(&mut conn).await.unwrap(), 0, "and not counted");
+    assert!(trades::unsettled(&mut conn).await.unwrap().is_empty(), "old orders are settled");
+    let leg = trades::by_client_order_id(&mut conn, "noise-1-SPY-sl").await.unwrap().unwrap();
+    assert_eq!(leg.parent.as_deref(), Some("noise-1-SPY"));
 }
 
 /// The engine's transactions read, then write; the API meanwhile appends

@@ -68,7 +68,9 @@ export interface RoundTrip {
 
 export interface Trade extends RoundTrip {
   id: number;
-  realized_pnl: Dec;
+  /** Net of fees (the ledger's round trip). */
+  net_pnl: Dec;
+  gross_pnl: Dec;
 }
 
 export interface Regime {

@@ -19,7 +19,7 @@ export function Trades() {
   );
   const pages = useCursorPages<Trade>(`trades|${symbol}`, fetchPage, { trigger, pollMs: 15000 });
   const items = pages.data?.items ?? [];
-  const pagePnl = items.reduce((s, t) => s + (Number(t.realized_pnl) || 0), 0);
+  const pagePnl = items.reduce((s, t) => s + (Number(t.net_pnl) || 0), 0);
 
   return (
     <div className="tab-panel" data-testid="trades">
@@ -38,7 +38,7 @@ export function Trades() {
                 key={t.id}
                 trade={t}
                 number={t.id}
-                pnl={t.realized_pnl}
+                pnl={t.net_pnl}
                 pnlTestid="trade-pnl"
                 testid="trade-row"
                 tradeId={t.id}

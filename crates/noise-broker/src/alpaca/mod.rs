@@ -21,9 +21,11 @@ use serde_json::{Value, json};
 
 use crate::http::{Endpoint, NoticeSink, Reply, Retry};
 use crate::resilience::{Backoff, Failure};
-use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, OrderKind, OrderRequest, OrderState};
+use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, FillReport, OrderKind, OrderRequest, OrderState};
 
 const BROKER: BrokerKind = BrokerKind::Alpaca;
+/// Activities per page: Alpaca's largest.
+const PAGE: usize = 100;
 pub const PAPER_TRADING_URL: &str = "https://paper-api.alpaca.markets";
 pub const LIVE_TRADING_URL: &str = "https://api.alpaca.markets";
 pub const DATA_URL: &str = "https://data.alpaca.markets";
@@ -283,6 +285,36 @@ impl AlpacaBroker {
         Ok((bars, page.next_page_token.filter(|t| !t.is_empty())))
     }
 
+    /// Fill activities at or after `since`, oldest first, every page read.
+    pub async fn fill_activities(&self, since: DateTime<Utc>) -> Result<Vec<FillReport>, BrokerError> {
+        // `after` is exclusive: a second earlier, so a fill at `since` itself is included.
+        let after = (since - chrono::TimeDelta::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut fills = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query =
+                vec![("after", after.clone()), ("direction", "asc".to_string()), ("page_size", PAGE.to_string())];
+            if let Some(t) = &token {
+                query.push(("page_token", t.clone()));
+            }
+            let reply =
+                self.send(Host::Trading, Method::GET, "/v2/account/activities/FILL", &query, None, Retry::Safe).await?;
+            let page: Vec<wire::FillActivity> = parse_ok(&reply, "fill activities")?;
+            for activity in &page {
+                fills.push(activity.unified().map_err(|e| malformed("fill activities", &e, &reply.snippet()))?);
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE && token.as_deref() != Some(last.id.as_str()) => {
+                    token = Some(last.id.clone())
+                }
+                Some(_) if page.len() == PAGE => {
+                    return Err(malformed("fill activities", "the same page twice", &reply.snippet()));
+                }
+                _ => return Ok(fills),
+            }
+        }
+    }
+
     /// The order with this client order id, with its bracket legs.
     async fn by_client_order_id(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError> {
         let query = [("client_order_id", client_order_id.to_string()), ("nested", "true".to_string())];
@@ -495,6 +527,10 @@ impl BrokerAdapter for AlpacaBroker {
 
     async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError> {
         self.by_client_order_id(client_order_id).await
+    }
+
+    async fn fills_since(&self, since: DateTime<Utc>) -> Result<Vec<FillReport>, BrokerError> {
+        self.fill_activities(since).await
     }
 
     async fn bar_history(

@@ -6,12 +6,14 @@
 
 use chrono::{DateTime, Utc};
 use noise_core::market::Bar;
-use noise_core::order::OrderStatus;
+use noise_core::order::{OrderStatus, OrderType};
 use noise_core::risk::Side;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::{BrokerPosition, OrderState};
+use noise_core::instrument::BrokerKind;
+
+use crate::{BrokerPosition, FillReport, OrderState};
 
 #[derive(Debug, Deserialize)]
 pub struct Account {
@@ -69,6 +71,8 @@ pub struct Order {
     pub status: String,
     pub symbol: Option<String>,
     pub side: Option<String>,
+    #[serde(default, rename = "type")]
+    pub order_type: Option<String>,
     pub qty: Option<Decimal>,
     #[serde(default)]
     pub filled_qty: Option<Decimal>,
@@ -94,6 +98,12 @@ impl Order {
             broker_order_id: self.id.clone(),
             symbol: self.symbol.clone().ok_or_else(|| what("symbol"))?,
             side,
+            order_type: match self.order_type.as_deref() {
+                Some("limit") => OrderType::Limit,
+                // A stop-limit or trailing stop is a stop for our purposes (a protective exit).
+                Some("stop" | "stop_limit" | "trailing_stop") => OrderType::Stop,
+                _ => OrderType::Market,
+            },
             quantity: self.qty.ok_or_else(|| what("qty (notional orders are not ours)"))?,
             status: status(&self.status, filled),
             filled_quantity: filled,
@@ -117,6 +127,47 @@ pub fn status(word: &str, filled: Decimal) -> OrderStatus {
         "rejected" => OrderStatus::Rejected,
         _ if filled > Decimal::ZERO => OrderStatus::PartiallyFilled,
         _ => OrderStatus::Submitted,
+    }
+}
+
+/// One execution from `GET /v2/account/activities/FILL` (a trading activity).
+#[derive(Debug, Deserialize)]
+pub struct FillActivity {
+    /// `<yyyymmddHHMMSSmmm>::<uuid>`: unique, and the page token of the next page.
+    pub id: String,
+    pub order_id: String,
+    pub symbol: String,
+    pub side: String,
+    pub qty: Decimal,
+    pub price: Decimal,
+    pub transaction_time: DateTime<Utc>,
+}
+
+impl FillActivity {
+    pub fn unified(&self) -> Result<FillReport, String> {
+        let side = match self.side.as_str() {
+            "buy" => Side::Buy,
+            // A short sale is reported as its own side; for the ledger it is a sale.
+            "sell" | "sell_short" => Side::Sell,
+            other => return Err(format!("fill {}: side {other:?}", self.id)),
+        };
+        if self.qty <= Decimal::ZERO {
+            return Err(format!("fill {}: qty {} is not positive", self.id, self.qty));
+        }
+        Ok(FillReport {
+            broker: BrokerKind::Alpaca,
+            fill_id: self.id.clone(),
+            broker_order_id: self.order_id.clone(),
+            client_order_id: None,
+            symbol: self.symbol.clone(),
+            side,
+            quantity: self.qty,
+            price: self.price,
+            // Commission-free: regulatory fees (SEC, TAF) are separate FEE
+            // activities the next day, not charged per fill.
+            fee: Decimal::ZERO,
+            time: self.transaction_time,
+        })
     }
 }
 
@@ -205,6 +256,21 @@ mod tests {
         assert_eq!(state.average_fill_price, Some(dec!(597.12)));
         assert_eq!(state.legs.len(), 2);
         assert_eq!(state.legs[1].status, OrderStatus::Submitted);
+    }
+
+    #[test]
+    fn fill_activities_translate_and_refuse_what_they_cannot_be() {
+        let json = r#"[{"activity_type":"FILL","cum_qty":"2","id":"20220202135509981::2d7be4ff-d1f3-43e9-856a-0f5cf5c5088e",
+            "leaves_qty":"0","order_id":"b5abe576-6a8a-49f3-a353-46b72c1ccae9","order_status":"filled","price":"174.78",
+            "qty":"2","side":"sell_short","symbol":"AAPL","transaction_time":"2022-02-02T18:55:09.981482Z","type":"fill"}]"#;
+        let fills: Vec<FillActivity> = serde_json::from_str(json).unwrap();
+        let fill = fills[0].unified().unwrap();
+        assert_eq!((fill.side, fill.quantity, fill.price, fill.fee), (Side::Sell, dec!(2), dec!(174.78), dec!(0)));
+        assert_eq!(fill.broker_order_id, "b5abe576-6a8a-49f3-a353-46b72c1ccae9");
+        let odd =
+            FillActivity { side: "hold".into(), ..serde_json::from_str::<Vec<FillActivity>>(json).unwrap().remove(0) };
+        assert!(odd.unified().unwrap_err().contains("side \"hold\""));
+        assert!(serde_json::from_str::<Vec<FillActivity>>(&json.replace("\"174.78\"", "\"n/a\"")).is_err());
     }
 
     #[test]

@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, Utc};
 use noise_core::instrument::{AssetClass, BrokerKind, Instrument, TickRounding};
 use noise_core::market::Bar;
-use noise_core::order::OrderStatus;
+use noise_core::order::{OrderStatus, OrderType};
 use noise_core::risk::Side;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{SimConfig, bar_close};
-use crate::{AccountInfo, BrokerPosition, OrderRequest, OrderState};
+use crate::{AccountInfo, BrokerPosition, FillReport, OrderRequest, OrderState};
 
 const KEPT_BARS: usize = 600;
 
@@ -82,6 +82,12 @@ pub struct SimState {
     pub orders: BTreeMap<String, SimOrder>,
     pub next_order: u64,
     pub last_bar_close: Option<DateTime<Utc>>,
+    /// Every execution, each with its own id, kept as long as finished orders
+    /// are (so the engine can read what filled while it was down).
+    #[serde(default)]
+    pub fills: VecDeque<FillReport>,
+    #[serde(default = "first_fill")]
+    pub next_fill: u64,
     /// Recent bars per symbol: a cache of market data, not account state, so
     /// it is not written to the state file (which is rewritten on every change).
     #[serde(skip)]
@@ -94,6 +100,25 @@ pub struct SimState {
     /// as it happens, so it keeps them one bar only).
     #[serde(skip, default = "finished_orders_kept")]
     pub finished_kept: chrono::TimeDelta,
+    /// Whether executions are kept in `fills` (a backtest takes each bar's
+    /// fills as they happen and keeps none).
+    #[serde(skip, default = "yes")]
+    pub keep_fills: bool,
+    /// Client order ids whose state changed since the last
+    /// [`SimState::take_changed`] (a backtest reads them; the simulated
+    /// broker's engine polls instead).
+    #[serde(skip)]
+    pub changed: Vec<String>,
+    #[serde(skip)]
+    pub track_changes: bool,
+}
+
+fn first_fill() -> u64 {
+    1
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl SimState {
@@ -104,16 +129,43 @@ impl SimState {
             orders: BTreeMap::new(),
             next_order: 1,
             last_bar_close: None,
+            fills: VecDeque::new(),
+            next_fill: 1,
             bars: BTreeMap::new(),
             bars_kept: KEPT_BARS,
             finished_kept: finished_orders_kept(),
+            keep_fills: true,
+            changed: Vec::new(),
+            track_changes: false,
         }
     }
 
     /// A book for a backtest: no bar cache, finished orders forgotten at the
     /// next bar (the backtest has read them by then).
     pub fn for_backtest(cash: Decimal) -> Self {
-        Self { bars_kept: 0, finished_kept: chrono::TimeDelta::zero(), ..Self::new(cash) }
+        Self {
+            bars_kept: 0,
+            finished_kept: chrono::TimeDelta::zero(),
+            keep_fills: false,
+            track_changes: true,
+            ..Self::new(cash)
+        }
+    }
+
+    /// The client order ids whose state changed since the last call.
+    pub fn take_changed(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Executions at or after `since`, oldest first.
+    pub fn fills_since(&self, since: DateTime<Utc>) -> Vec<FillReport> {
+        self.fills.iter().filter(|f| f.time >= since).cloned().collect()
+    }
+
+    fn touched(&mut self, client_order_id: &str) {
+        if self.track_changes {
+            self.changed.push(client_order_id.to_string());
+        }
     }
 
     pub(crate) fn clock(&self) -> DateTime<Utc> {
@@ -137,6 +189,7 @@ impl SimState {
         client_order_id: &str,
         symbol: &str,
         side: Side,
+        order_type: OrderType,
         quantity: Decimal,
         at: DateTime<Utc>,
     ) -> OrderState {
@@ -147,6 +200,7 @@ impl SimState {
             broker_order_id,
             symbol: symbol.to_string(),
             side,
+            order_type,
             quantity,
             status: OrderStatus::Submitted,
             filled_quantity: Decimal::ZERO,
@@ -158,7 +212,9 @@ impl SimState {
     }
 
     pub fn accept(&mut self, request: &OrderRequest, _instrument: &Instrument, at: DateTime<Utc>) -> OrderState {
-        let state = self.submitted(request.client_order_id(), request.symbol(), request.side(), request.quantity(), at);
+        let kind = request.kind().order_type();
+        let state =
+            self.submitted(request.client_order_id(), request.symbol(), request.side(), kind, request.quantity(), at);
         self.orders.insert(
             state.client_order_id.clone(),
             SimOrder {
@@ -178,6 +234,9 @@ impl SimState {
         let order = self.orders.get_mut(client_order_id)?;
         if !order.state.status.is_final() {
             order.state.status = OrderStatus::Cancelled;
+            let state = order.state.clone();
+            self.touched(client_order_id);
+            return Some(state);
         }
         Some(order.state.clone())
     }
@@ -238,9 +297,9 @@ impl SimState {
         }
     }
 
-    /// A completed bar: fills the market orders placed before it opened,
-    /// then honours bracket legs intrabar (stop first).
-    pub fn on_bar(&mut self, instrument: &Instrument, bar: &Bar, config: &SimConfig) -> Vec<String> {
+    /// A completed bar: fills the orders placed before it opened, then
+    /// honours bracket legs intrabar (stop first). Returns its executions.
+    pub fn on_bar(&mut self, instrument: &Instrument, bar: &Bar, config: &SimConfig) -> Vec<FillReport> {
         self.on_bar_closed_at(instrument, bar, bar_close(bar), config)
     }
 
@@ -254,7 +313,7 @@ impl SimState {
         bar: &Bar,
         now: DateTime<Utc>,
         config: &SimConfig,
-    ) -> Vec<String> {
+    ) -> Vec<FillReport> {
         // Nothing to fill or cache, a bar in time order: only the mark moves
         // (most of a backtest's bars; kept small enough to inline).
         if self.bars_kept == 0 && self.orders.is_empty() && self.last_bar_close.is_none_or(|t| t <= now) {
@@ -272,7 +331,7 @@ impl SimState {
         bar: &Bar,
         now: DateTime<Utc>,
         config: &SimConfig,
-    ) -> Vec<String> {
+    ) -> Vec<FillReport> {
         let symbol = &instrument.symbol;
         if self.bars_kept > 0 {
             let bars = self.bars.entry(symbol.clone()).or_default();
@@ -291,8 +350,10 @@ impl SimState {
             self.mark(symbol, bar.close); // nothing to fill: the common case of a backtest's bar
             return Vec::new();
         }
-        self.forget_old_orders(now);
-        let mut filled = Vec::new();
+        self.forget_old(now);
+        let mut fills = Vec::new();
+        // What one order may take of this bar's volume.
+        let cap = (config.max_volume_share > Decimal::ZERO).then(|| (config.max_volume_share * bar.volume).floor());
 
         let due: Vec<String> = self
             .orders
@@ -300,7 +361,7 @@ impl SimState {
             .filter(|(_, o)| {
                 o.state.symbol == *symbol
                     && o.parent.is_none()
-                    && o.state.status == OrderStatus::Submitted
+                    && matches!(o.state.status, OrderStatus::Submitted | OrderStatus::PartiallyFilled)
                     && o.placed_at <= bar.time
             })
             .map(|(id, _)| id.clone())
@@ -321,28 +382,35 @@ impl SimState {
                 (crate::OrderKind::Stop(p), Side::Sell) => (bar.low <= p).then(|| bar.open.min(p) - slip),
             };
             let Some(price) = price else { continue }; // resting: good until cancelled
-            let price = instrument.round_to_tick(price.max(instrument.tick_size), TickRounding::Nearest);
-            let (side, qty) = (order.state.side, order.state.quantity);
-            let (stop, target) = (order.stop_loss, order.take_profit);
-            self.fill(instrument, &id, side, qty, price, now, config);
-            if stop.is_some() || target.is_some() {
-                self.open_bracket(instrument, &id, side, qty, stop, target, now);
+            let remaining = order.state.quantity - order.state.filled_quantity;
+            let quantity = cap.map_or(remaining, |cap| remaining.min(cap));
+            if quantity <= Decimal::ZERO {
+                continue; // the bar traded too little: the rest waits for the next one
             }
-            filled.push(id);
+            let price = instrument.round_to_tick(price.max(instrument.tick_size), TickRounding::Nearest);
+            let (stop, target) = (order.stop_loss, order.take_profit);
+            fills.push(self.fill(instrument, &id, side, quantity, price, bar.time, config));
+            if stop.is_some() || target.is_some() {
+                self.protect(instrument, &id, side, quantity, stop, target, bar.time);
+            }
         }
         self.mark(symbol, bar.close);
-        filled.extend(self.trigger_legs(instrument, bar, now, config));
-        filled
+        fills.extend(self.trigger_legs(instrument, bar, config));
+        if self.keep_fills {
+            self.fills.extend(fills.iter().cloned());
+        }
+        fills
     }
 
-    /// Finished orders are kept three days by default (the engine has long
-    /// reconciled them by then), so the state file stays small on long runs.
-    fn forget_old_orders(&mut self, now: DateTime<Utc>) {
-        if self.orders.is_empty() {
-            return;
-        }
+    /// Finished orders (and their fills) are kept three days by default
+    /// (the engine has long reconciled them by then), so the state file
+    /// stays small on long runs.
+    fn forget_old(&mut self, now: DateTime<Utc>) {
         let horizon = now - self.finished_kept;
         self.orders.retain(|_, o| !o.state.status.is_final() || o.state.updated_at >= horizon);
+        while self.fills.front().is_some_and(|f| f.time < horizon) {
+            self.fills.pop_front();
+        }
     }
 
     #[inline]
@@ -352,13 +420,15 @@ impl SimState {
         }
     }
 
+    /// Bracket legs for `quantity` more units of an entry: created with its
+    /// first fill, grown by each later one while they are still working.
     #[allow(clippy::too_many_arguments)]
-    fn open_bracket(
+    fn protect(
         &mut self,
         instrument: &Instrument,
         parent: &str,
         side: Side,
-        qty: Decimal,
+        quantity: Decimal,
         stop: Option<Decimal>,
         target: Option<Decimal>,
         at: DateTime<Utc>,
@@ -367,22 +437,38 @@ impl SimState {
             Side::Buy => Side::Sell,
             Side::Sell => Side::Buy,
         };
-        for (leg, trigger) in [("sl", stop), ("tp", target)] {
+        let mut changed = false;
+        for (leg, kind, trigger) in [("sl", OrderType::Stop, stop), ("tp", OrderType::Limit, target)] {
             let Some(trigger) = trigger else { continue };
             let id = format!("{parent}-{leg}");
-            let state = self.submitted(&id, &instrument.symbol, exit_side, qty, at);
-            self.orders.insert(
-                id,
-                SimOrder {
-                    state,
-                    placed_at: at,
-                    stop_loss: None,
-                    take_profit: None,
-                    trigger: Some(trigger),
-                    parent: Some(parent.to_string()),
-                    kind: crate::OrderKind::Market,
-                },
-            );
+            match self.orders.get_mut(&id) {
+                Some(existing) if existing.state.status == OrderStatus::Submitted => {
+                    existing.state.quantity += quantity;
+                    existing.state.updated_at = at;
+                    changed = true;
+                }
+                Some(_) => {} // fired or cancelled: an entry still filling is not protected again
+                None => {
+                    let state = self.submitted(&id, &instrument.symbol, exit_side, kind, quantity, at);
+                    self.orders.insert(
+                        id,
+                        SimOrder {
+                            state,
+                            placed_at: at,
+                            stop_loss: None,
+                            take_profit: None,
+                            trigger: Some(trigger),
+                            parent: Some(parent.to_string()),
+                            kind: crate::OrderKind::Market,
+                        },
+                    );
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            // The legs travel with the parent's state.
+            self.touched(parent);
         }
         if let Some(p) = self.positions.get_mut(&instrument.symbol) {
             p.bracket_parent = Some(parent.to_string());
@@ -390,17 +476,11 @@ impl SimState {
     }
 
     /// Live bracket legs of this symbol: the stop first when a bar touches both.
-    fn trigger_legs(
-        &mut self,
-        instrument: &Instrument,
-        bar: &Bar,
-        now: DateTime<Utc>,
-        config: &SimConfig,
-    ) -> Vec<String> {
-        let mut filled = Vec::new();
+    fn trigger_legs(&mut self, instrument: &Instrument, bar: &Bar, config: &SimConfig) -> Vec<FillReport> {
+        let mut fills = Vec::new();
         let has_legs = self.orders.values().any(|o| o.parent.is_some() && o.state.status == OrderStatus::Submitted);
         if !has_legs {
-            return filled;
+            return fills;
         }
         let parents: Vec<String> = self
             .orders
@@ -432,22 +512,23 @@ impl SimState {
                     _ => None,
                 };
                 let Some(price) = price else { continue };
-                self.fill(instrument, &id, side, qty, price, now, config);
-                filled.push(id);
+                fills.push(self.fill(instrument, &id, side, qty, price, bar.time, config));
                 let other = format!("{parent}-{}", if is_stop { "tp" } else { "sl" });
                 if let Some(o) = self.orders.get_mut(&other)
                     && !o.state.status.is_final()
                 {
                     o.state.status = OrderStatus::Cancelled;
-                    o.state.updated_at = now;
+                    o.state.updated_at = bar.time;
+                    self.touched(&other);
                 }
                 break;
             }
         }
-        filled
+        fills
     }
 
-    /// Applies a fill to the order, the position and the cash; returns the fees.
+    /// Applies an execution of `qty` units of order `id` at `price` to the
+    /// order, the position and the cash; returns it as the broker reports it.
     #[allow(clippy::too_many_arguments)]
     fn fill(
         &mut self,
@@ -458,18 +539,62 @@ impl SimState {
         price: Decimal,
         at: DateTime<Utc>,
         config: &SimConfig,
-    ) -> Decimal {
-        let fees = match instrument.asset_class {
+    ) -> FillReport {
+        let fee = match instrument.asset_class {
             AssetClass::Equity => config.commission_per_share * qty,
             AssetClass::Future => config.commission_per_contract * qty,
         };
+        let fill_id = sim_fill_id(self.next_fill);
+        self.next_fill += 1;
+        let mut broker_order_id = String::new();
         if let Some(order) = self.orders.get_mut(id) {
-            order.state.status = OrderStatus::Filled;
-            order.state.filled_quantity = qty;
-            order.state.average_fill_price = Some(price);
-            order.state.fees = fees;
-            order.state.updated_at = at;
+            let state = &mut order.state;
+            let before = state.filled_quantity;
+            state.filled_quantity += qty;
+            // The average of every execution so far (eight places: far finer than any tick).
+            let average = match state.average_fill_price {
+                Some(avg) if !before.is_zero() => (avg * before + price * qty) / state.filled_quantity,
+                _ => price,
+            };
+            state.average_fill_price = Some(average.round_dp(8).normalize());
+            state.fees += fee;
+            state.status = if state.filled_quantity >= state.quantity {
+                OrderStatus::Filled
+            } else {
+                OrderStatus::PartiallyFilled
+            };
+            state.updated_at = at;
+            broker_order_id = state.broker_order_id.clone();
         }
+        self.touched(id);
+        self.book_position(instrument, id, side, qty, price, fee, at);
+        FillReport {
+            broker: BrokerKind::Sim,
+            fill_id,
+            broker_order_id,
+            client_order_id: Some(id.to_string()),
+            symbol: instrument.symbol.clone(),
+            side,
+            quantity: qty,
+            price,
+            fee,
+            time: at,
+        }
+    }
+
+    /// The position and the cash after a fill (the broker's own
+    /// average-price book, as a real broker keeps it).
+    #[allow(clippy::too_many_arguments)]
+    fn book_position(
+        &mut self,
+        instrument: &Instrument,
+        id: &str,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+        fees: Decimal,
+        at: DateTime<Utc>,
+    ) {
         let signed = match side {
             Side::Buy => qty,
             Side::Sell => -qty,
@@ -487,7 +612,7 @@ impl SimState {
             };
             self.positions.insert(instrument.symbol.clone(), flat);
         }
-        let Some(position) = self.positions.get_mut(&instrument.symbol) else { return fees };
+        let Some(position) = self.positions.get_mut(&instrument.symbol) else { return };
         let old = position.quantity;
         let new = old + signed;
         // Realized P&L on the part that closes.
@@ -505,7 +630,7 @@ impl SimState {
         if new.is_zero() {
             self.positions.remove(&instrument.symbol);
             self.cancel_legs_of(instrument, id, at);
-            return fees;
+            return;
         }
         if old.is_zero() || old.is_sign_positive() == new.is_sign_positive() && closing.is_zero() {
             // Eight decimals are far finer than any tick; unbounded scales only grow.
@@ -516,11 +641,11 @@ impl SimState {
         }
         position.quantity = new;
         position.last_price = price;
-        fees
     }
 
     /// A position closed by another order: its bracket legs must not fire later.
     fn cancel_legs_of(&mut self, instrument: &Instrument, filled: &str, at: DateTime<Utc>) {
+        let mut cancelled = Vec::new();
         for order in self.orders.values_mut() {
             if order.state.symbol == instrument.symbol
                 && order.parent.is_some()
@@ -529,7 +654,18 @@ impl SimState {
             {
                 order.state.status = OrderStatus::Cancelled;
                 order.state.updated_at = at;
+                cancelled.push(order.state.client_order_id.clone());
             }
         }
+        for id in cancelled {
+            self.touched(&id);
+        }
     }
+}
+
+/// `SIMF-<n>`: the simulator's execution ids, numbered in turn.
+fn sim_fill_id(n: u64) -> String {
+    let mut id = broker_order_id(n);
+    id.replace_range(..3, "SIMF");
+    id
 }

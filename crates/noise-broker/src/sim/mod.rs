@@ -9,6 +9,11 @@
 //! - A market order fills at the open of the first bar that opens at or
 //!   after it was placed (the next bar), moved `slippage_ticks` against the
 //!   order, plus commission (per share for equities, per contract for futures).
+//!   Each execution has its own id (`SIMF-<n>`) and the time it happened:
+//!   the open time of the bar it filled in.
+//! - With `max_volume_share` set, an order takes at most that share of a
+//!   bar's volume; the rest fills at the following bars' opens (a partial
+//!   fill each bar). Bracket legs of a partly filled entry grow with it.
 //! - A limit order fills, from that bar on, once a bar trades through its
 //!   price, at that price or the bar's open if better; a stop order triggers
 //!   when a bar trades through its level and fills at the worse of the level
@@ -33,7 +38,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, OrderRequest, OrderState};
+use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, FillReport, OrderRequest, OrderState};
 
 pub use book::SimState;
 pub use market::SyntheticMarket;
@@ -48,6 +53,10 @@ pub struct SimConfig {
     pub slippage_ticks: u32,
     pub commission_per_share: Decimal,
     pub commission_per_contract: Decimal,
+    /// The most of a bar's volume one order may take in that bar (0: no
+    /// limit); the rest fills over the following bars.
+    #[serde(default)]
+    pub max_volume_share: Decimal,
 }
 
 impl From<&noise_core::config::SimSettings> for SimConfig {
@@ -57,6 +66,7 @@ impl From<&noise_core::config::SimSettings> for SimConfig {
             slippage_ticks: s.slippage_ticks,
             commission_per_share: s.commission_per_share,
             commission_per_contract: s.commission_per_contract,
+            max_volume_share: s.max_volume_share,
         }
     }
 }
@@ -68,6 +78,7 @@ impl Default for SimConfig {
             slippage_ticks: 1,
             commission_per_share: Decimal::ZERO,
             commission_per_contract: Decimal::new(62, 2),
+            max_volume_share: Decimal::ZERO,
         }
     }
 }
@@ -98,8 +109,8 @@ impl SimBroker {
     }
 
     /// Feeds the market's completed bar for `symbol`: fills what is due.
-    /// Returns the client order ids that filled (entries and bracket legs).
-    pub async fn on_bar(&self, symbol: &str, bar: &Bar) -> Result<Vec<String>, BrokerError> {
+    /// Returns the executions (entries and bracket legs).
+    pub async fn on_bar(&self, symbol: &str, bar: &Bar) -> Result<Vec<FillReport>, BrokerError> {
         let instrument = self.instrument(symbol)?;
         let mut state = self.state.lock().await;
         let filled = state.on_bar(&instrument, bar, &self.config);
@@ -109,7 +120,7 @@ impl SimBroker {
 
     /// Feeds one minute's bars for every symbol at once: one write for the
     /// minute instead of one per symbol.
-    pub async fn on_bars(&self, bars: &[(String, Bar)]) -> Result<Vec<String>, BrokerError> {
+    pub async fn on_bars(&self, bars: &[(String, Bar)]) -> Result<Vec<FillReport>, BrokerError> {
         let mut state = self.state.lock().await;
         let mut filled = Vec::new();
         for (symbol, bar) in bars {
@@ -166,7 +177,7 @@ enum Durability {
 }
 
 impl Durability {
-    fn for_bar(filled: &[String]) -> Self {
+    fn for_bar(filled: &[FillReport]) -> Self {
         if filled.is_empty() { Self::Atomic } else { Self::Synced }
     }
 }
@@ -226,6 +237,10 @@ impl BrokerAdapter for SimBroker {
 
     async fn order_status(&self, client_order_id: &str) -> Result<Option<OrderState>, BrokerError> {
         Ok(self.state.lock().await.order(client_order_id))
+    }
+
+    async fn fills_since(&self, since: DateTime<Utc>) -> Result<Vec<FillReport>, BrokerError> {
+        Ok(self.state.lock().await.fills_since(since))
     }
 
     async fn recent_bars(&self, symbol: &str, limit: usize) -> Result<Vec<Bar>, BrokerError> {

@@ -14,8 +14,10 @@ pub struct ReplayMarket {
 }
 
 impl ReplayMarket {
-    /// `groups` as the bar-CSV reader returns them: bars per symbol.
-    pub fn new(groups: Vec<(String, Vec<Bar>)>) -> Self {
+    /// `groups` as the bar-CSV reader returns them: bars per symbol. Each
+    /// minute's bars come in symbol order (as `noise backtest` feeds them).
+    pub fn new(mut groups: Vec<(String, Vec<Bar>)>) -> Self {
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
         let mut minutes: BTreeMap<DateTime<Utc>, Vec<(String, Bar)>> = BTreeMap::new();
         for (symbol, bars) in groups {
             for bar in bars {

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use noise_core::contracts::front_month;
 use noise_core::instrument::{AssetClass, BrokerKind};
 use noise_core::market::Bar;
+use noise_core::order::OrderType;
 use noise_core::risk::Side;
 use reqwest::Method;
 use rust_decimal::Decimal;
@@ -28,7 +29,7 @@ use tokio::sync::Mutex;
 use crate::decimal_from_double;
 use crate::http::{Endpoint, NoticeSink, Reply, Retry};
 use crate::resilience::{Backoff, Failure};
-use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, OrderKind, OrderRequest, OrderState};
+use crate::{AccountInfo, BrokerAdapter, BrokerError, BrokerPosition, FillReport, OrderKind, OrderRequest, OrderState};
 
 const BROKER: BrokerKind = BrokerKind::Tradovate;
 pub const DEMO_REST_URL: &str = "https://demo.tradovateapi.com/v1";
@@ -150,6 +151,8 @@ struct Known {
     /// The latest close seen per product root: REST gives positions no
     /// market price, the bars read through this adapter do.
     marks: HashMap<String, Decimal>,
+    /// What one contract costs per side, by contract id (from its product's fee parameters).
+    fees: HashMap<i64, Decimal>,
 }
 
 pub struct TradovateBroker {
@@ -438,25 +441,96 @@ impl TradovateBroker {
         let fills: Vec<&wire::Fill> = fills.iter().filter(|f| f.active && f.order_id == order_id).collect();
         let filled: i64 = fills.iter().map(|f| f.qty).sum();
         let average = (filled > 0).then(|| fills.iter().map(|f| f.price * f.qty as f64).sum::<f64>() / filled as f64);
-        let quantity =
-            versions.iter().filter(|v| v.order_id == order_id).map(|v| v.order_qty).next_back().unwrap_or(filled);
+        let version = versions.iter().rfind(|v| v.order_id == order_id);
+        let quantity = version.map_or(filled, |v| v.order_qty);
+        let order_type = match version.and_then(|v| v.order_type.as_deref()) {
+            Some("Limit") => OrderType::Limit,
+            Some("Stop" | "StopLimit" | "TrailingStop" | "TrailingStopLimit") => OrderType::Stop,
+            _ => OrderType::Market,
+        };
         let symbol = match order.contract_id {
             Some(id) => root_of(&self.contract_name(id).await?),
             None => String::new(),
+        };
+        let fees = match order.contract_id {
+            Some(id) if filled > 0 => self.fee_per_contract(id).await? * Decimal::from(filled),
+            _ => Decimal::ZERO,
         };
         Ok(OrderState {
             client_order_id: client_order_id.to_string(),
             broker_order_id: order.id.to_string(),
             symbol,
             side: side_of(&order.action).map_err(|e| malformed("/order/item", &e, ""))?,
+            order_type,
             quantity: Decimal::from(quantity),
             status: wire::status(&order.ord_status, filled),
             filled_quantity: Decimal::from(filled),
             average_fill_price: average.and_then(decimal_from_double),
-            fees: Decimal::ZERO,
+            fees,
             updated_at: fills.iter().map(|f| f.timestamp).max().unwrap_or(order.timestamp),
             legs: Vec::new(),
         })
+    }
+
+    /// What one contract of `contract_id` costs per side: every fee part of
+    /// its product (`/contract/getproductfeeparams`), read once per contract.
+    async fn fee_per_contract(&self, contract_id: i64) -> Result<Decimal, BrokerError> {
+        if let Some(fee) = self.known.lock().await.fees.get(&contract_id) {
+            return Ok(*fee);
+        }
+        let contract: wire::Contract = self.get(&format!("/contract/item?id={contract_id}")).await?;
+        let maturity = contract.contract_maturity_id.ok_or_else(|| {
+            malformed("/contract/item", &format!("contract {contract_id} has no contractMaturityId"), "")
+        })?;
+        let maturity: wire::ContractMaturity = self.get(&format!("/contractMaturity/item?id={maturity}")).await?;
+        let path = "/contract/getproductfeeparams";
+        let reply: wire::ProductFeeParamsResponse =
+            self.post(path, &json!({"productIds": [maturity.product_id]}), Retry::Safe).await?;
+        let params =
+            reply.params.iter().find(|p| p.product_id == maturity.product_id).ok_or_else(|| {
+                malformed(path, &format!("no fee parameters for product {}", maturity.product_id), "")
+            })?;
+        let fee = params.per_contract().map_err(|e| malformed(path, &e, ""))?;
+        self.known.lock().await.fees.insert(contract_id, fee);
+        Ok(fee)
+    }
+
+    /// The user's fills at or after `since` (`/fill/list`), busted ones left
+    /// out, each priced with its fees.
+    async fn fill_reports(&self, since: DateTime<Utc>) -> Result<Vec<FillReport>, BrokerError> {
+        let path = "/fill/list";
+        let fills: Vec<wire::Fill> = self.get(path).await?;
+        let ours: HashMap<i64, String> =
+            self.known.lock().await.orders.iter().map(|(client, id)| (*id, client.clone())).collect();
+        let mut reports = Vec::new();
+        for fill in fills.iter().filter(|f| f.active && f.timestamp >= since) {
+            let id =
+                fill.id.ok_or_else(|| malformed(path, &format!("a fill of order {} has no id", fill.order_id), ""))?;
+            let contract =
+                fill.contract_id.ok_or_else(|| malformed(path, &format!("fill {id} has no contractId"), ""))?;
+            let side = side_of(fill.action.as_deref().unwrap_or_default())
+                .map_err(|e| malformed(path, &format!("fill {id}: {e}"), ""))?;
+            if fill.qty <= 0 {
+                return Err(malformed(path, &format!("fill {id}: qty {} is not positive", fill.qty), ""));
+            }
+            let price = decimal_from_double(fill.price)
+                .ok_or_else(|| malformed(path, &format!("fill {id}: price {}", fill.price), ""))?;
+            let quantity = Decimal::from(fill.qty);
+            reports.push(FillReport {
+                broker: BROKER,
+                fill_id: id.to_string(),
+                broker_order_id: fill.order_id.to_string(),
+                client_order_id: ours.get(&fill.order_id).cloned(),
+                symbol: root_of(&self.contract_name(contract).await?),
+                side,
+                quantity,
+                price,
+                fee: self.fee_per_contract(contract).await? * quantity,
+                time: fill.timestamp,
+            });
+        }
+        reports.sort_by_key(|r| r.time);
+        Ok(reports)
     }
 
     /// The body of our order: `placeorder`, or `placeoso` with the bracket.
@@ -829,6 +903,10 @@ impl BrokerAdapter for TradovateBroker {
             Some(order_id) => self.order_state(client_order_id, order_id).await.map(Some),
             None => Ok(None),
         }
+    }
+
+    async fn fills_since(&self, since: DateTime<Utc>) -> Result<Vec<FillReport>, BrokerError> {
+        self.fill_reports(since).await
     }
 
     async fn bar_history(

@@ -80,6 +80,8 @@ pub struct Position {
 pub struct Contract {
     pub id: i64,
     pub name: String,
+    #[serde(default)]
+    pub contract_maturity_id: Option<i64>,
 }
 
 /// `PlaceOrderResult`, `PlaceOsoResult` and `CommandResult` alike.
@@ -130,6 +132,8 @@ pub struct Order {
 pub struct OrderVersion {
     pub order_id: i64,
     pub order_qty: i64,
+    #[serde(default)]
+    pub order_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,11 +147,70 @@ pub struct Command {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fill {
+    /// Absent in the schema's required list, present in every real reply: a
+    /// fill without one cannot be booked and is refused.
+    #[serde(default)]
+    pub id: Option<i64>,
     pub order_id: i64,
+    #[serde(default)]
+    pub contract_id: Option<i64>,
+    #[serde(default)]
+    pub action: Option<String>,
     pub qty: i64,
     pub price: f64,
+    /// `false`: the exchange busted it.
     pub active: bool,
     pub timestamp: DateTime<Utc>,
+}
+
+/// `ContractMaturity`: which product a contract belongs to.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractMaturity {
+    pub product_id: i64,
+}
+
+/// `ProductFeeParams`: what one contract costs per side, in parts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProductFeeParams {
+    pub product_id: i64,
+    pub clearing_fee: Option<f64>,
+    pub exchange_fee: Option<f64>,
+    pub nfa_fee: Option<f64>,
+    pub brokerage_fee: Option<f64>,
+    pub ip_fee: Option<f64>,
+    pub commission: Option<f64>,
+    pub order_routing_fee: Option<f64>,
+}
+
+impl ProductFeeParams {
+    /// The fee per contract per side: every part added, in cents.
+    pub fn per_contract(&self) -> Result<rust_decimal::Decimal, String> {
+        let parts = [
+            ("clearingFee", self.clearing_fee),
+            ("exchangeFee", self.exchange_fee),
+            ("nfaFee", self.nfa_fee),
+            ("brokerageFee", self.brokerage_fee),
+            ("ipFee", self.ip_fee),
+            ("commission", self.commission),
+            ("orderRoutingFee", self.order_routing_fee),
+        ];
+        let mut total = rust_decimal::Decimal::ZERO;
+        for (name, value) in parts {
+            let Some(value) = value else { continue };
+            let value = crate::decimal_from_double(value)
+                .filter(|v| !v.is_sign_negative())
+                .ok_or_else(|| format!("product {}: {name} {value} is not a fee", self.product_id))?;
+            total += value;
+        }
+        Ok(total.normalize())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProductFeeParamsResponse {
+    pub params: Vec<ProductFeeParams>,
 }
 
 /// A chart packet's bar (`md/getChart`).

@@ -84,6 +84,10 @@ pub struct SimSettings {
     pub slippage_ticks: u32,
     pub commission_per_share: rust_decimal::Decimal,
     pub commission_per_contract: rust_decimal::Decimal,
+    /// The most of a bar's volume one order may take in that bar (0 to 1; 0,
+    /// the default, means no limit): a larger order fills in parts over the
+    /// following bars, as a real one would in a thin market.
+    pub max_volume_share: rust_decimal::Decimal,
 }
 
 impl Default for SimSettings {
@@ -93,6 +97,7 @@ impl Default for SimSettings {
             slippage_ticks: 1,
             commission_per_share: rust_decimal::Decimal::ZERO,
             commission_per_contract: rust_decimal::Decimal::new(62, 2),
+            max_volume_share: rust_decimal::Decimal::ZERO,
         }
     }
 }
@@ -241,6 +246,12 @@ impl NoiseConfig {
             if value < rust_decimal::Decimal::ZERO {
                 issues.push(ConfigIssue { key: key.into(), message: format!("must not be negative, got {value}") });
             }
+        }
+        if !(rust_decimal::Decimal::ZERO..=rust_decimal::Decimal::ONE).contains(&self.sim.max_volume_share) {
+            issues.push(ConfigIssue {
+                key: "sim.max_volume_share".into(),
+                message: format!("must be from 0 (no limit) to 1, got {}", self.sim.max_volume_share),
+            });
         }
         for (key, error) in self.indicators.problems() {
             issues.push(ConfigIssue { key: format!("indicators.{key}"), message: error.to_string() });

@@ -11,18 +11,65 @@ use crate::signal::Direction;
 use super::state::BreakerKind;
 
 /// Whether an order opens/adds exposure or shrinks an existing position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
     Entry,
     Exit,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Side {
     Buy,
     Sell,
+}
+
+impl Side {
+    pub const ALL: [Side; 2] = [Side::Buy, Side::Sell];
+
+    /// `BUY` or `SELL`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+}
+
+impl std::str::FromStr for Side {
+    type Err = crate::order::UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::order::parse_word("side", s, &Self::ALL, Self::as_str)
+    }
+}
+
+impl Intent {
+    pub const ALL: [Intent; 2] = [Intent::Entry, Intent::Exit];
+
+    /// `entry` or `exit`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Entry => "entry",
+            Intent::Exit => "exit",
+        }
+    }
+}
+
+impl std::str::FromStr for Intent {
+    type Err = crate::order::UnknownWord;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::order::parse_word("intent", s, &Self::ALL, Self::as_str)
+    }
 }
 
 /// An exposure cap.

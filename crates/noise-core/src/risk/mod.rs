@@ -30,7 +30,7 @@ pub use decision::{
     Approval, Cap, CheckResult, CheckStatus, DenialReason, Figure, Intent, ReduceReason, RiskDecision, Side, Verdict,
 };
 pub use report::{ExposureLine, ExposureReport, OpenPositions, RiskFigures, RiskLimits};
-pub use state::{BreakerKind, ClosedTrade, RiskEvent, RiskState, TradingState, Trip};
+pub use state::{BreakerKind, RiskEvent, RiskState, TradingState, Trip};
 
 /// Evaluates an approved signal. See the module documentation.
 pub fn evaluate(

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Venue;
 use crate::instrument::AssetClass;
+use crate::ledger::RoundTrip;
 
 use super::config::RiskConfig;
 
@@ -49,17 +50,6 @@ pub struct Trip {
     pub equity: Decimal,
     /// The equity it was measured from (day start, week start, high-water mark).
     pub reference_equity: Decimal,
-}
-
-/// A closed round trip, as the risk state needs it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClosedTrade {
-    pub symbol: String,
-    pub asset_class: AssetClass,
-    pub opened_at: DateTime<Utc>,
-    pub closed_at: DateTime<Utc>,
-    /// Realized P&L after fees.
-    pub pnl: Decimal,
 }
 
 /// What a transition did, for the audit log.
@@ -153,20 +143,18 @@ impl RiskState {
         events
     }
 
-    /// Records a fill that opened or added to a position (nothing to
-    /// remember yet beyond what `update_on_close` is given; kept so the
-    /// engine has one transition per fill).
-    pub fn update_on_fill(&mut self, _now: DateTime<Utc>) -> Vec<RiskEvent> {
-        Vec::new()
-    }
-
-    /// Records a closed round trip: the loss streak and cooldown, the Kelly
-    /// statistics, and a day trade when an equity position opened and closed
-    /// on the same trading day. Closes arrive in time order (the ledger
-    /// forgets day trades older than the window of the latest one).
-    pub fn update_on_close(&mut self, trade: &ClosedTrade, now: DateTime<Utc>, config: &RiskConfig) -> Vec<RiskEvent> {
+    /// Records the round trips one exit fill closed (the ledger's answer to
+    /// that fill), as one closed trade: their net P&L summed, opened when the
+    /// oldest of them was. It moves the loss streak and the cooldown, the
+    /// Kelly statistics, and counts a day trade when an equity position
+    /// opened and closed on the same trading day. Closes arrive in time
+    /// order (the window forgets day trades older than the latest one's).
+    pub fn update_on_close(&mut self, closed: &[RoundTrip], now: DateTime<Utc>, config: &RiskConfig) -> Vec<RiskEvent> {
+        let Some(last) = closed.last() else { return Vec::new() };
+        let pnl: Decimal = closed.iter().map(|t| t.net_pnl).sum();
+        let opened_at = closed.iter().map(|t| t.entry_time).min().unwrap_or(last.entry_time);
         let mut events = Vec::new();
-        if trade.pnl < Decimal::ZERO {
+        if pnl < Decimal::ZERO {
             self.losses_in_a_row += 1;
             if self.losses_in_a_row >= config.max_consecutive_losses {
                 let until = now + TimeDelta::minutes(i64::from(config.cooldown_minutes));
@@ -174,19 +162,19 @@ impl RiskState {
                 self.cooldown_after_losses = self.losses_in_a_row;
                 events.push(RiskEvent::CooldownStarted { until, losses_in_a_row: self.losses_in_a_row });
             }
-        } else if trade.pnl > Decimal::ZERO {
+        } else if pnl > Decimal::ZERO {
             self.losses_in_a_row = 0;
         }
-        self.recent_results.push_back(trade.pnl);
+        self.recent_results.push_back(pnl);
         while self.recent_results.len() > config.sizing.kelly_lookback.max(1) {
             self.recent_results.pop_front();
         }
-        let (opened, closed) = (trading_date(trade.opened_at), trading_date(trade.closed_at));
-        if trade.asset_class == AssetClass::Equity && opened == closed {
-            self.day_trades.push((closed, trade.symbol.clone()));
-            self.prune_day_trades(closed);
-            let count_in_window = self.day_trades_in_window(closed);
-            events.push(RiskEvent::DayTradeRecorded { symbol: trade.symbol.clone(), date: closed, count_in_window });
+        let (opened, closed_on) = (trading_date(opened_at), trading_date(last.exit_time));
+        if last.asset_class == AssetClass::Equity && opened == closed_on {
+            self.day_trades.push((closed_on, last.symbol.clone()));
+            self.prune_day_trades(closed_on);
+            let count_in_window = self.day_trades_in_window(closed_on);
+            events.push(RiskEvent::DayTradeRecorded { symbol: last.symbol.clone(), date: closed_on, count_in_window });
         }
         events
     }
@@ -318,8 +306,8 @@ mod tests {
         Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
     }
 
-    fn trade(pnl: Decimal, opened: DateTime<Utc>, closed: DateTime<Utc>) -> ClosedTrade {
-        ClosedTrade { symbol: "SPY".into(), asset_class: AssetClass::Equity, opened_at: opened, closed_at: closed, pnl }
+    fn trade(pnl: Decimal, opened: DateTime<Utc>, closed: DateTime<Utc>) -> [RoundTrip; 1] {
+        [crate::ledger::round_trip_for_tests("SPY", AssetClass::Equity, pnl, opened, closed)]
     }
 
     #[test]

@@ -152,13 +152,16 @@ fn check_table() {
     ));
 
     let mut c = Case::new("cooldown after three losses");
-    let loss = ClosedTrade {
-        symbol: "SPY".into(),
-        asset_class: crate::instrument::AssetClass::Equity,
-        opened_at: now() - TimeDelta::days(1),
-        closed_at: now() - TimeDelta::minutes(10),
-        pnl: dec!(-50),
+    let trip = |pnl| {
+        [crate::ledger::round_trip_for_tests(
+            "SPY",
+            crate::instrument::AssetClass::Equity,
+            pnl,
+            now() - TimeDelta::days(1),
+            now() - TimeDelta::minutes(10),
+        )]
     };
+    let loss = trip(dec!(-50));
     for _ in 0..3 {
         c.state.update_on_close(&loss, now() - TimeDelta::minutes(10), &RiskConfig::default());
     }
@@ -170,7 +173,7 @@ fn check_table() {
     for _ in 0..3 {
         c.state.update_on_close(&loss, now() - TimeDelta::minutes(10), &RiskConfig::default());
     }
-    let win = ClosedTrade { pnl: dec!(80), ..loss.clone() };
+    let win = trip(dec!(80));
     c.state.update_on_close(&win, now() - TimeDelta::minutes(6), &RiskConfig::default());
     c.state.update_on_close(&loss, now() - TimeDelta::minutes(3), &RiskConfig::default());
     cases.push((c, Box::new(|d| matches!(blocked(d), Some(DenialReason::Cooldown { losses_in_a_row: 3, .. })))));
@@ -364,14 +367,15 @@ proptest! {
             let date = start + TimeDelta::days(d);
             let Some(session) = crate::calendar::Venue::UsEquities.session_for(date) else { continue };
             // A round trip inside one session, recorded through the transition.
-            let trade = ClosedTrade {
-                symbol: "SPY".into(),
-                asset_class: crate::instrument::AssetClass::Equity,
-                opened_at: session.open + TimeDelta::minutes(30),
-                closed_at: session.open + TimeDelta::minutes(90),
-                pnl: dec!(1),
-            };
-            state.update_on_close(&trade, trade.closed_at, &config);
+            let closed_at = session.open + TimeDelta::minutes(90);
+            let trade = crate::ledger::round_trip_for_tests(
+                "SPY",
+                crate::instrument::AssetClass::Equity,
+                dec!(1),
+                session.open + TimeDelta::minutes(30),
+                closed_at,
+            );
+            state.update_on_close(&[trade], closed_at, &config);
             dates.push(date);
         }
         let today = start + TimeDelta::days(today);

@@ -35,6 +35,7 @@ pub use reason::{FilterDetail, Reason};
 pub use regime::{Regime, TrendState, VolatilityState};
 pub use strategy::{Opinion, STRATEGY_NAMES, Strategy};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Direction {

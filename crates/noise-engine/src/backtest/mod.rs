@@ -2,11 +2,14 @@
 //!
 //! Historical bars drive what `noise run` runs, on a virtual clock: each
 //! bar at its close goes through the symbol's [`SymbolPipeline`], every
-//! signal through [`decide`] (the risk chain and the order it approves,
+//! signal through [`crate::decide`] (the risk chain and the order it approves,
 //! the very function the engine calls), and every order into the sim
 //! broker's book ([`SimState`]), which fills it with its documented model:
 //! a market order at the open of the next bar, `slippage_ticks` against it,
-//! plus commission. What is skipped is only persistence: nothing is written
+//! plus commission. All of it is the engine core `noise run` drives
+//! ([`EngineCore`]): the same decisions, the same ledger of fills, the same
+//! risk state and scheduled resets; this module is only its shell over the
+//! simulator's book. What is skipped is persistence: nothing is written
 //! per bar, the results are stored once at the end by the caller.
 //!
 //! Rules a trader can check: a fill's time is the open time of the bar it
@@ -16,7 +19,6 @@
 //! and trades at the next open at the earliest (no look-ahead).
 
 mod gaps;
-mod ledger;
 mod spec;
 mod sweep;
 mod walk;
@@ -26,21 +28,20 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use noise_broker::sim::{SimConfig, SimState};
 use noise_core::config::NoiseConfig;
-use noise_core::instrument::Instrument;
+use noise_core::instrument::{BrokerKind, Instrument};
+use noise_core::ledger::RoundTrip;
 use noise_core::market::Bar;
 use noise_core::metrics::{self, PerformanceMetrics, TradeOutcome};
 use noise_core::num::decimal_to_f64;
-use noise_core::order::OrderStatus;
-use noise_core::risk::{AccountSnapshot, ClosedTrade, PositionSnapshot, RiskState, Side, Verdict};
-use noise_core::schedule::{Job, Schedule};
-use noise_core::signal::{Direction, Evaluation, Signal, SignalError, SymbolPipeline};
+use noise_core::risk::{AccountSnapshot, RiskState};
+use noise_core::signal::{Direction, SignalError, SymbolPipeline};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::decide::{RiskMode, decide, reserve};
+use crate::core::{AccountSource, CoreOptions, Effect, EngineCore};
+use crate::decide::RiskMode;
 
 pub use gaps::{Gap, find_gaps};
-pub use ledger::{Fill, OpenPosition, OpenTrade, TradeRecord, apply_fill};
 pub use spec::{StrategySpec, SweepAxis, apply_params, checked_grid, grid};
 pub use sweep::{Params, SweepOutcome, SweepRow, sweep};
 pub use walk::{PEERS_SEED, random_walk};
@@ -78,6 +79,20 @@ pub struct BacktestOptions {
     pub risk_free_rate: f64,
 }
 
+/// A position still open when the data ended: one open lot, marked to the last close.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenPosition {
+    pub symbol: String,
+    pub side: Direction,
+    #[serde(rename = "qty")]
+    pub quantity: Decimal,
+    pub entry_time: DateTime<Utc>,
+    pub entry_price: Decimal,
+    pub mark_price: Decimal,
+    /// At the mark, net of the entry's fees.
+    pub unrealized_pnl: Decimal,
+}
+
 /// What a backtest found.
 #[derive(Debug, Clone, Serialize)]
 pub struct BacktestReport {
@@ -91,7 +106,8 @@ pub struct BacktestReport {
     pub starting_equity: Decimal,
     pub final_equity: Decimal,
     pub metrics: PerformanceMetrics,
-    pub trades: Vec<TradeRecord>,
+    /// The ledger's round trips, in the order they closed.
+    pub trades: Vec<RoundTrip>,
     pub open_positions: Vec<OpenPosition>,
     /// The equity as a step curve, unrounded: at the first bar's open, at
     /// each bar's close where it changed, and at the last bar's close. (The
@@ -99,16 +115,34 @@ pub struct BacktestReport {
     pub equity_curve: Vec<(DateTime<Utc>, Decimal)>,
 }
 
-/// Per symbol: where it is in its bars, its pipeline and its open trade.
+/// Per symbol: where it is in its bars, and its index in the core.
 struct SymbolRun<'a> {
     series: &'a Series,
     next: usize,
-    pipeline: SymbolPipeline,
-    open: OpenTrade,
+    index: usize,
 }
 
 /// Bars between progress reports.
 pub const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// The simulator's book as the core's account.
+struct BookAccount<'a> {
+    book: &'a SimState,
+    instruments: &'a BTreeMap<String, Instrument>,
+    equity: Decimal,
+}
+
+impl AccountSource for BookAccount<'_> {
+    fn equity(&self) -> Decimal {
+        self.equity
+    }
+    fn cash(&self) -> Decimal {
+        self.book.cash
+    }
+    fn snapshot(&self) -> AccountSnapshot {
+        crate::decide::account_snapshot(&self.book.account(self.instruments))
+    }
+}
 
 /// Runs the backtest. `progress` hears the number of bars done every
 /// [`PROGRESS_EVERY`] bars.
@@ -120,26 +154,35 @@ pub fn run(
 ) -> Result<BacktestReport, BacktestError> {
     let first = series.iter().filter_map(|s| s.bars.first()).map(|b| b.time).min();
     let Some(first) = first else { return Err(BacktestError::NoBars) };
+    // In symbol order: a minute's bars (and so its fills) reach the core as
+    // `noise run --replay` hands them over.
+    let mut ordered: Vec<&Series> = series.iter().collect();
+    ordered.sort_by(|a, b| a.instrument.symbol.cmp(&b.instrument.symbol));
     let lean = matches!(options.risk, RiskMode::Off { .. });
-    let mut runs = series
+    let mut symbols = Vec::with_capacity(ordered.len());
+    for s in &ordered {
+        let pipeline = match &options.strategy {
+            Some(name) => {
+                SymbolPipeline::single(s.instrument.clone(), name, &config.signals, &config.indicators, lean)?
+            }
+            None => SymbolPipeline::new(s.instrument.clone(), &config.signals, &config.indicators)?,
+        };
+        symbols.push((s.instrument.clone(), pipeline, BrokerKind::Sim));
+    }
+    let cash = options.sim.starting_cash;
+    let core_options = CoreOptions { risk: options.risk, long_only: options.long_only, record_evaluations: false };
+    let mut core =
+        EngineCore::new(config, symbols, core_options, RiskState::new(cash)).map_err(BacktestError::Schedule)?;
+    core.start(first - TimeDelta::seconds(1));
+    let mut runs: Vec<SymbolRun> = ordered
         .iter()
-        .map(|s| {
-            let pipeline = match &options.strategy {
-                Some(name) => {
-                    SymbolPipeline::single(s.instrument.clone(), name, &config.signals, &config.indicators, lean)?
-                }
-                None => SymbolPipeline::new(s.instrument.clone(), &config.signals, &config.indicators)?,
-            };
-            Ok(SymbolRun { series: s, next: 0, pipeline, open: OpenTrade::default() })
-        })
-        .collect::<Result<Vec<_>, BacktestError>>()?;
+        .map(|s| SymbolRun { series: s, next: 0, index: core.symbol_index(&s.instrument.symbol).unwrap_or_default() })
+        .collect();
     let instruments: BTreeMap<String, Instrument> =
         series.iter().map(|s| (s.instrument.symbol.clone(), s.instrument.clone())).collect();
 
-    let cash = options.sim.starting_cash;
     let mut book = SimState::for_backtest(cash);
-    let mut risk = RiskState::new(cash);
-    let checked = options.risk == RiskMode::Checked;
+    core.observe_account(&BookAccount { book: &book, instruments: &instruments, equity: cash });
     let total: usize = series.iter().map(|s| s.bars.len()).sum();
     let mut curve = Vec::with_capacity(total / 2 + 2);
     curve.push((first, cash));
@@ -148,53 +191,30 @@ pub fn run(
     // The equity last converted for the statistics (most bars leave it unchanged).
     let mut last_equity = (cash, decimal_to_f64(cash));
     let mut last_close = first;
-    let (mut done, mut signals, mut orders, mut not_traded) = (0u64, 0u64, 0u64, 0u64);
-    let mut not_traded_by: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut done = 0u64;
     let mut trades = Vec::new();
-    let mut pending: Vec<(usize, Signal)> = Vec::new();
-    let mut resets = Resets::new(config, first)?;
-    // Entry orders sent and not yet filled, with their symbol's last close (risk on only).
-    let mut pending_entries: BTreeMap<String, Decimal> = BTreeMap::new();
-    // The equity last marked on the risk state: unchanged equity cannot trip a breaker.
-    let mut marked: Option<Decimal> = None;
+    let mut effects: Vec<Effect> = Vec::new();
 
     while let Some(time) = runs.iter().filter_map(|r| r.series.bars.get(r.next)).map(|b| b.time).min() {
         let now = noise_core::market::one_minute_after(time);
-        if checked && resets.due(time) {
-            resets.fire(&mut risk, book.equity().round_dp(2), time);
-            marked = None; // the references moved: mark again
-        }
-        for (index, run) in runs.iter_mut().enumerate() {
+        core.begin_minute(time, &mut effects);
+        for run in runs.iter_mut() {
             let Some(bar) = run.series.bars.get(run.next).filter(|b| b.time == time) else { continue };
             run.next += 1;
             let instrument = &run.series.instrument;
-            for id in book.on_bar_closed_at(instrument, bar, now, &options.sim) {
-                if !pending_entries.is_empty() {
-                    pending_entries.remove(&id);
+            let fills = book.on_bar_closed_at(instrument, bar, now, &options.sim);
+            // The broker's news in the order a live engine hears it: order states, then fills.
+            if !book.changed.is_empty() {
+                for id in book.take_changed() {
+                    if let Some(state) = book.order(&id) {
+                        core.on_order_state(&state, &mut effects);
+                    }
                 }
-                let Some(fill) = filled(&book, &id, bar.time) else { continue };
-                let closed = apply_fill(&mut run.open, fill, instrument);
-                // The risk state hears one close per fill, as the live engine's
-                // position sync reports it (the lots are the trade list's detail).
-                if checked && let Some(first) = closed.first() {
-                    let trade = ClosedTrade {
-                        symbol: first.symbol.clone(),
-                        asset_class: instrument.asset_class,
-                        opened_at: closed.iter().map(|t| t.entry_time).min().unwrap_or(first.entry_time),
-                        closed_at: first.exit_time,
-                        pnl: closed.iter().map(|t| t.pnl).sum(),
-                    };
-                    risk.update_on_close(&trade, now, &config.risk);
-                }
-                trades.extend(closed);
             }
-            // Matched in place, not through `?`: the result is large and most
-            // bars have none, so only its tag should be read.
-            match run.pipeline.on_bar(bar, now) {
-                Ok(None) | Ok(Some(Evaluation::Rejected(_))) => {}
-                Ok(Some(Evaluation::Signal(signal))) => pending.push((index, signal)),
-                Err(error) => return Err(error.into()),
+            for fill in &fills {
+                core.on_fill(fill, now, &mut effects);
             }
+            core.on_bar(run.index, bar, now, &mut effects)?;
             done += 1;
             if done % PROGRESS_EVERY == 0 {
                 progress(done);
@@ -207,65 +227,27 @@ pub fn run(
         }
         stats.push((now, last_equity.1));
         last_close = now;
-        if checked && marked != Some(equity) {
-            risk.mark_equity(equity.round_dp(2), now, &config.risk);
-            marked = Some(equity);
-        }
-        if pending.is_empty() {
-            continue;
-        }
-        signals += pending.len() as u64;
-        let (mut account, mut positions) = snapshots(&book, &instruments, checked, &pending_entries);
-        for (index, signal) in pending.drain(..) {
-            let run = &runs[index];
-            let holds_long = run.open.is_long();
-            if options.long_only && signal.direction == Direction::Short && !holds_long {
-                not_traded += 1;
-                *not_traded_by.entry("long_only").or_default() += 1;
-                continue;
-            }
-            let instrument = &run.series.instrument;
-            let (decision, order) =
-                decide(&signal, instrument, &account, &positions, &risk, &config.risk, options.risk, now);
-            match order {
-                Some(order) => {
-                    book.accept(&order, instrument, now);
-                    orders += 1;
-                    if checked && order.intent() == noise_core::risk::Intent::Entry {
-                        // The signal's entry is its bar's close, on the tick grid.
-                        pending_entries.insert(order.client_order_id().to_string(), signal.entry);
-                    }
-                    if let (true, Some(approval)) = (checked, decision.approval()) {
-                        reserve(approval, instrument, &mut account, &mut positions);
-                    }
-                }
-                None => {
-                    not_traded += 1;
-                    if let Verdict::Block { reason } = &decision.verdict {
-                        *not_traded_by.entry(reason.code()).or_default() += 1;
-                    }
-                }
-            }
+        let account = BookAccount { book: &book, instruments: &instruments, equity: equity.round_dp(2) };
+        core.close_minute(now, &account, &mut effects);
+        if !effects.is_empty() {
+            perform(&mut effects, &mut book, &mut core, &instruments, now, &mut trades);
         }
     }
     progress(done);
 
-    let open_positions: Vec<OpenPosition> = runs
-        .iter()
-        .filter_map(|r| Some(r.open.marked(&r.series.instrument, r.series.bars.last()?.close)))
-        .flatten()
-        .collect();
+    let open_positions = open_positions(&core, &runs);
     let final_equity = last_equity.0;
     if curve.last().is_some_and(|p| p.0 < last_close) {
         curve.push((last_close, final_equity));
     }
     let metrics = performance(stats, &trades, &open_positions, last_close);
+    let decided = core.stats().clone();
     Ok(BacktestReport {
         bars: done,
-        signals,
-        orders,
-        not_traded,
-        not_traded_by,
+        signals: decided.signals,
+        orders: decided.orders,
+        not_traded: decided.not_traded,
+        not_traded_by: decided.not_traded_by,
         starting_equity: cash,
         final_equity: final_equity.round_dp(2).normalize(),
         metrics,
@@ -273,6 +255,59 @@ pub fn run(
         open_positions,
         equity_curve: curve,
     })
+}
+
+/// What the backtest's shell does with the core's effects: orders go into
+/// the simulator's book (its answers back to the core), round trips into
+/// the trade list; nothing is stored per bar.
+fn perform(
+    effects: &mut Vec<Effect>,
+    book: &mut SimState,
+    core: &mut EngineCore,
+    instruments: &BTreeMap<String, Instrument>,
+    now: DateTime<Utc>,
+    trades: &mut Vec<RoundTrip>,
+) {
+    while !effects.is_empty() {
+        for effect in std::mem::take(effects) {
+            match effect {
+                Effect::Place { request, .. } => {
+                    let Some(instrument) = instruments.get(request.symbol()) else { continue };
+                    let state = book.accept(&request, instrument, now);
+                    core.on_order_placed(&state, effects);
+                }
+                Effect::Cancel { client_order_id } => {
+                    if let Some(state) = book.cancel(&client_order_id) {
+                        core.on_order_state(&state, effects);
+                    }
+                }
+                Effect::Filled { round_trips, .. } => trades.extend(round_trips),
+                _ => {}
+            }
+        }
+    }
+    // The core heard these answers already.
+    book.changed.clear();
+}
+
+/// The lots still open, one row each, marked to their symbol's last close.
+fn open_positions(core: &EngineCore, runs: &[SymbolRun]) -> Vec<OpenPosition> {
+    let mut open = Vec::new();
+    for (symbol, book) in core.ledger().open_positions() {
+        let Some(run) = runs.iter().find(|r| r.series.instrument.symbol == symbol) else { continue };
+        let Some(mark) = run.series.bars.last().map(|b| b.close) else { continue };
+        let point_value = run.series.instrument.point_value;
+        open.extend(book.lots().map(|lot| OpenPosition {
+            symbol: symbol.to_string(),
+            side: lot.direction,
+            quantity: lot.quantity,
+            entry_time: lot.time,
+            entry_price: lot.price,
+            mark_price: mark,
+            unrealized_pnl: lot.unrealized_pnl(mark, point_value).normalize(),
+        }));
+    }
+    open
 }
 
 /// At most about `max_points` of `curve` for a chart: per bucket its lowest
@@ -300,111 +335,17 @@ pub fn downsample(curve: &[(DateTime<Utc>, Decimal)], max_points: usize) -> Vec<
     out
 }
 
-/// The fill of a just-filled order, at the open time of its bar.
-fn filled(book: &SimState, id: &str, bar_time: DateTime<Utc>) -> Option<Fill> {
-    let state = &book.orders.get(id)?.state;
-    if state.status != OrderStatus::Filled {
-        return None;
-    }
-    Some(Fill {
-        side: state.side,
-        quantity: state.filled_quantity,
-        price: state.average_fill_price?,
-        fees: state.fees,
-        time: bar_time,
-    })
-}
-
-/// The daily and weekly breaker resets of `[schedule]` on the virtual
-/// clock: a job whose time has come fires at the first bar at or after it,
-/// as `noise run`'s scheduler fires it at that minute.
-struct Resets {
-    schedule: Schedule,
-    next_daily: Option<DateTime<Utc>>,
-    next_weekly: Option<DateTime<Utc>>,
-}
-
-impl Resets {
-    fn new(config: &NoiseConfig, start: DateTime<Utc>) -> Result<Self, BacktestError> {
-        let schedule = Schedule::new(&config.schedule).map_err(BacktestError::Schedule)?;
-        let before = start - TimeDelta::seconds(1);
-        Ok(Self {
-            next_daily: schedule.next(Job::DailyReset, before),
-            next_weekly: schedule.next(Job::WeeklyReset, before),
-            schedule,
-        })
-    }
-
-    #[inline]
-    fn due(&self, time: DateTime<Utc>) -> bool {
-        self.next_daily.is_some_and(|t| t <= time) || self.next_weekly.is_some_and(|t| t <= time)
-    }
-
-    /// Runs the jobs that are due (once each, however many firings a gap in
-    /// the data skipped) and schedules their next firings.
-    fn fire(&mut self, risk: &mut RiskState, equity: Decimal, time: DateTime<Utc>) {
-        if let Some(at) = self.next_weekly.filter(|t| *t <= time) {
-            risk.weekly_reset(equity, at);
-            self.next_weekly = self.schedule.next(Job::WeeklyReset, time);
-        }
-        if let Some(at) = self.next_daily.filter(|t| *t <= time) {
-            risk.daily_reset(equity, at);
-            self.next_daily = self.schedule.next(Job::DailyReset, time);
-        }
-    }
-}
-
-/// The account and positions as the risk chain sees them, with orders not
-/// yet filled counted as positions (exposure the chain must not miss).
-/// Without the checks only the positions matter (an exit closes them).
-fn snapshots(
-    book: &SimState,
-    instruments: &BTreeMap<String, Instrument>,
-    checked: bool,
-    pending_entries: &BTreeMap<String, Decimal>,
-) -> (AccountSnapshot, Vec<PositionSnapshot>) {
-    let snapshot = if checked {
-        crate::decide::account_snapshot(&book.account(instruments))
-    } else {
-        let zero = Decimal::ZERO;
-        AccountSnapshot {
-            equity: zero,
-            cash: zero,
-            buying_power: zero,
-            available_margin: zero,
-            margin_account: true,
-            broker_day_trades: None,
-        }
-    };
-    let mut positions: Vec<PositionSnapshot> = book
-        .positions
-        .iter()
-        .filter_map(|(symbol, p)| {
-            Some(PositionSnapshot::new(instruments.get(symbol)?, p.quantity, p.average_price, p.last_price))
-        })
-        .collect();
-    // Entry orders not filled yet (a symbol whose next bar has not come),
-    // priced at the symbol's last close, as the live engine counts them.
-    for (id, last_close) in pending_entries {
-        let Some(order) = book.orders.get(id).filter(|o| o.state.status == OrderStatus::Submitted) else { continue };
-        let Some(instrument) = instruments.get(&order.state.symbol) else { continue };
-        let signed = if order.state.side == Side::Buy { order.state.quantity } else { -order.state.quantity };
-        positions.push(PositionSnapshot::new(instrument, signed, *last_close, *last_close));
-    }
-    (snapshot, positions)
-}
-
 /// The metrics of a run from its curve statistics, its trades and the
 /// positions still open at `end`.
 fn performance(
     stats: metrics::CurveStats,
-    trades: &[TradeRecord],
+    trades: &[RoundTrip],
     open: &[OpenPosition],
     end: DateTime<Utc>,
 ) -> PerformanceMetrics {
     let outcomes: Vec<TradeOutcome> = trades
         .iter()
-        .map(|t| TradeOutcome { entry: t.entry_time, exit: t.exit_time, pnl: decimal_to_f64(t.pnl) })
+        .map(|t| TradeOutcome { entry: t.entry_time, exit: t.exit_time, pnl: decimal_to_f64(t.net_pnl) })
         .collect();
     let held_to_end: Vec<(DateTime<Utc>, DateTime<Utc>)> = open.iter().map(|p| (p.entry_time, end)).collect();
     stats.finish(&outcomes, &held_to_end)

@@ -18,6 +18,7 @@ fn sma_cross_options(quantity: Decimal) -> BacktestOptions {
             slippage_ticks: 0,
             commission_per_share: Decimal::ZERO,
             commission_per_contract: Decimal::ZERO,
+            max_volume_share: Decimal::ZERO,
         },
         risk_free_rate: 0.0,
     }
@@ -72,8 +73,8 @@ fn sma_cross_trades_exactly_as_the_rule_says() {
     assert!(want.len() > 100, "the walk should cross often: {}", want.len());
     assert_eq!(got, want);
     for t in &report.trades {
-        assert_eq!(t.qty, dec!(100));
-        assert_eq!(t.pnl, (t.exit_price - t.entry_price) * dec!(100));
+        assert_eq!(t.quantity, dec!(100));
+        assert_eq!(t.net_pnl, (t.exit_price - t.entry_price) * dec!(100));
         assert_eq!(t.fees, Decimal::ZERO);
     }
 }
@@ -91,10 +92,10 @@ fn fills_are_at_the_next_open_and_costs_apply() {
         assert_eq!(t.entry_price, at(t.entry_time).open + dec!(0.02));
         assert_eq!(t.exit_price, at(t.exit_time).open - dec!(0.02));
         assert_eq!(t.fees, dec!(0.1));
-        assert_eq!(t.pnl, ((t.exit_price - t.entry_price) * dec!(10) - dec!(0.1)).round_dp(2));
+        assert_eq!(t.net_pnl, ((t.exit_price - t.entry_price) * dec!(10) - dec!(0.1)).round_dp(2));
     }
     // Cash only moves by the trades: the final equity is the start plus every P&L (plus any open position).
-    let realized: Decimal = report.trades.iter().map(|t| t.pnl).sum();
+    let realized: Decimal = report.trades.iter().map(|t| t.net_pnl).sum();
     let unrealized: Decimal = report.open_positions.iter().map(|p| p.unrealized_pnl).sum();
     assert_eq!(report.final_equity, (dec!(100000) + realized + unrealized).round_dp(2));
 }
@@ -118,7 +119,7 @@ fn an_order_on_the_last_bar_never_fills_and_an_open_position_stays_open() {
     assert_eq!(report.trades.len(), 5, "no fictitious closing trade");
     assert_eq!(
         report.final_equity,
-        dec!(100000) + report.trades.iter().map(|t| t.pnl).sum::<Decimal>() + open.unrealized_pnl
+        dec!(100000) + report.trades.iter().map(|t| t.net_pnl).sum::<Decimal>() + open.unrealized_pnl
     );
 }
 
@@ -192,8 +193,8 @@ fn no_look_ahead_in_the_full_pipeline_with_risk_on_either() {
         let report = run_on(tampered);
         // Each entry fill (a lot) with its whole quantity, however later exits split it.
         let entries = |r: &BacktestReport| -> std::collections::BTreeMap<(DateTime<Utc>, Decimal), Decimal> {
-            let open = r.open_positions.iter().map(|p| (p.entry_time, p.entry_price, p.qty));
-            let closed = r.trades.iter().map(|t| (t.entry_time, t.entry_price, t.qty));
+            let open = r.open_positions.iter().map(|p| (p.entry_time, p.entry_price, p.quantity));
+            let closed = r.trades.iter().map(|t| (t.entry_time, t.entry_price, t.quantity));
             let mut lots = std::collections::BTreeMap::new();
             for (time, price, qty) in closed.chain(open).filter(|e| e.0 <= trade.entry_time) {
                 *lots.entry((time, price)).or_insert(Decimal::ZERO) += qty;
@@ -261,7 +262,7 @@ fn the_step_curve_loses_nothing_the_metrics_need() {
     let outcomes: Vec<TradeOutcome> = report
         .trades
         .iter()
-        .map(|t| TradeOutcome { entry: t.entry_time, exit: t.exit_time, pnl: decimal_to_f64(t.pnl) })
+        .map(|t| TradeOutcome { entry: t.entry_time, exit: t.exit_time, pnl: decimal_to_f64(t.net_pnl) })
         .collect();
     let years = (full.last().unwrap().0 - full[0].0).num_seconds() as f64 / (365.25 * 86_400.0);
     let held: Vec<_> = report.open_positions.iter().map(|p| (p.entry_time, full.last().unwrap().0)).collect();

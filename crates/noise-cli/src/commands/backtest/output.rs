@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use noise_core::ledger::RoundTrip;
 use noise_core::metrics::PerformanceMetrics;
 use noise_engine::RiskMode;
 use noise_engine::backtest::{BacktestOptions, BacktestReport, SweepRow, downsample};
@@ -173,7 +174,7 @@ pub fn print_summary(run: &Run<'_>) {
             "  open {} {} {} @ {} since {}, marked {} ({})",
             p.symbol,
             p.side,
-            p.qty,
+            p.quantity,
             p.entry_price,
             when(Some(p.entry_time)),
             p.mark_price,
@@ -222,6 +223,46 @@ fn summary(r: &BacktestReport) -> Summary {
     }
 }
 
+/// The trade list as `--json` and the report have always written it (`qty`,
+/// `pnl` net of fees), plus what the ledger adds: gross P&L and the two
+/// fills each round trip took its units from.
+struct Trades<'a>(&'a [RoundTrip]);
+
+#[derive(Serialize)]
+struct TradeJson<'a> {
+    symbol: &'a str,
+    side: noise_core::signal::Direction,
+    qty: Decimal,
+    entry_time: DateTime<Utc>,
+    entry_price: Decimal,
+    exit_time: DateTime<Utc>,
+    exit_price: Decimal,
+    gross_pnl: Decimal,
+    fees: Decimal,
+    pnl: Decimal,
+    entry_fill_id: &'a str,
+    exit_fill_id: &'a str,
+}
+
+impl Serialize for Trades<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|t| TradeJson {
+            symbol: &t.symbol,
+            side: t.side,
+            qty: t.quantity,
+            entry_time: t.entry_time,
+            entry_price: t.entry_price,
+            exit_time: t.exit_time,
+            exit_price: t.exit_price,
+            gross_pnl: t.gross_pnl,
+            fees: t.fees,
+            pnl: t.net_pnl,
+            entry_fill_id: &t.entry_fill_id,
+            exit_fill_id: &t.exit_fill_id,
+        }))
+    }
+}
+
 /// The equity curve to the cent, streamed (a million points is tens of MB).
 struct Curve<'a>(&'a [(DateTime<Utc>, Decimal)]);
 
@@ -257,7 +298,7 @@ pub fn write_json(path: &Path, run: &Run<'_>) -> Result<(), Failure> {
         let head = serde_json::to_string(&out)?;
         w.write_all(&head.as_bytes()[..head.len() - 1])?;
         w.write_all(b",\"trades\":")?;
-        serde_json::to_writer(&mut *w, &r.trades)?;
+        serde_json::to_writer(&mut *w, &Trades(&r.trades))?;
         w.write_all(b",\"equity_curve\":")?;
         serde_json::to_writer(&mut *w, &Curve(&r.equity_curve))?;
         w.write_all(b"}\n")?;
@@ -289,7 +330,7 @@ pub fn write_report(path: &Path, run: &Run<'_>) -> Result<(), Failure> {
         },
         "metrics": summary(r),
         "equity_curve": Curve(&downsample(&r.equity_curve, CHART_POINTS)),
-        "trades": r.trades,
+        "trades": Trades(&r.trades),
         "open_positions": r.open_positions,
         "gaps": run.loaded.gaps.iter().take(GAPS_LISTED).collect::<Vec<_>>(),
     });
@@ -325,13 +366,13 @@ pub fn store(db: &Path, run: &Run<'_>) -> Result<i64, Failure> {
         .iter()
         .map(|t| BacktestTrade {
             symbol: t.symbol.clone(),
-            side: t.side.into(),
-            quantity: t.qty,
+            side: t.side.to_string(),
+            quantity: t.quantity,
             entry_time: t.entry_time,
             entry_price: t.entry_price,
             exit_time: t.exit_time,
             exit_price: t.exit_price,
-            pnl: t.pnl,
+            pnl: t.net_pnl,
             fees: t.fees,
         })
         .collect();
