@@ -51,6 +51,8 @@ pub struct Engine {
     broker: Arc<dyn BrokerAdapter>,
     /// What rebuilding the ledger found at start (reported with the reconciliation).
     rebuilt: serde_json::Value,
+    /// Each symbol's lots as stored, so a commit writes only what changed.
+    lots: HashMap<String, positions::WrittenLots>,
 }
 
 impl Engine {
@@ -89,6 +91,7 @@ impl Engine {
                 core.mark_issued(&row.client_order_id);
             }
         }
+        let lots = positions::written_lots(&mut conn).await?;
         drop(conn);
         let rebuilt = json!({
             "fills": rebuilt.fills,
@@ -97,7 +100,7 @@ impl Engine {
             "unknown_symbols": rebuilt.unknown_symbols,
             "unsettled_orders": unsettled.len(),
         });
-        Ok(Self { core, store, broker, rebuilt })
+        Ok(Self { core, store, broker, rebuilt, lots })
     }
 
     pub fn risk_state(&self) -> &RiskState {
@@ -447,12 +450,18 @@ impl Engine {
                 Effect::Emit(event) => events.push(event),
             }
         }
-        for symbol in &touched {
-            let broker = self.core.broker_of(symbol).unwrap_or(BrokerKind::Sim);
-            positions::replace_book(&mut tx, symbol, broker, self.core.ledger().book(symbol), now).await?;
+        let mut written = Vec::with_capacity(touched.len());
+        for symbol in touched {
+            let broker = self.core.broker_of(&symbol).unwrap_or(BrokerKind::Sim);
+            let before = self.lots.get(&symbol).cloned().unwrap_or_default();
+            let book = self.core.ledger().book(&symbol);
+            let lots = positions::write_book(&mut tx, &symbol, broker, book, &before, now).await?;
+            written.push((symbol, lots));
         }
         risk_state::save(&mut tx, self.core.risk_state(), now).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        // Only what is committed counts as written.
+        self.lots.extend(written);
         Ok((commands, events))
     }
 }

@@ -79,10 +79,12 @@ CREATE INDEX trade_history_exit ON trade_history (exit_time);
 CREATE INDEX trade_history_symbol_exit ON trade_history (symbol, exit_time);
 CREATE INDEX trade_history_symbol ON trade_history (symbol);
 
--- The open lots behind each position (rewritten with the position).
+-- The open lots behind each position, one per entry fill, in the order they
+-- opened (rowid): inserted when a fill opens one, updated as exits shrink it,
+-- deleted when it is closed.
 CREATE TABLE lots (
+    id               INTEGER PRIMARY KEY,
     symbol           TEXT NOT NULL,
-    seq              INTEGER NOT NULL,
     direction        TEXT NOT NULL CHECK (direction IN ('LONG', 'SHORT')),
     broker           TEXT NOT NULL,
     fill_id          TEXT NOT NULL,
@@ -92,8 +94,9 @@ CREATE TABLE lots (
     time             TEXT NOT NULL,
     fees             TEXT NOT NULL,
     reconciled       INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (symbol, seq)
-) WITHOUT ROWID;
+    UNIQUE (broker, fill_id)
+);
+CREATE INDEX lots_symbol ON lots (symbol);
 
 -- Orders: the quantity whose fills the ledger has booked (an order is done
 -- when it is final and every filled unit is booked), and a bracket leg's

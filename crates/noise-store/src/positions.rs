@@ -1,6 +1,8 @@
-//! Open positions and their lots, as the ledger holds them (written with
-//! each fill that changes them; reconciliation keeps them in line with the
-//! broker by booking fills, never by overwriting these rows).
+//! Open positions and their lots, as the ledger holds them (written in the
+//! transaction of the fills that change them; reconciliation keeps them in
+//! line with the broker by booking fills, never by overwriting these rows).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use noise_core::instrument::BrokerKind;
@@ -26,21 +28,52 @@ pub struct PositionRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Writes `symbol`'s position and lots as `book` holds them (a flat or
-/// absent book removes them).
-pub async fn replace_book(
+/// A symbol's lots as last written: (broker, fill id) → (quantity, fees).
+pub type WrittenLots = HashMap<(BrokerKind, String), (Decimal, Decimal)>;
+
+/// Brings `symbol`'s stored position and lots to what `book` holds (a flat
+/// or absent book removes them), writing only the lots that changed since
+/// `written` (what was last written for this symbol). Returns what is
+/// written now: the caller keeps it once its transaction commits.
+pub async fn write_book(
     conn: &mut SqliteConnection,
     symbol: &str,
     broker: BrokerKind,
     book: Option<&Book>,
+    written: &WrittenLots,
     updated_at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM lots WHERE symbol = ?").bind(symbol).execute(&mut *conn).await?;
+) -> Result<WrittenLots, StoreError> {
+    let mut now = WrittenLots::new();
+    for lot in book.into_iter().flat_map(Book::lots) {
+        let key = (lot.broker, lot.fill_id.clone());
+        let figures = (lot.quantity, lot.fees);
+        match written.get(&key) {
+            Some(before) if *before == figures => {}
+            Some(_) => {
+                sqlx::query("UPDATE lots SET quantity = ?, fees = ? WHERE broker = ? AND fill_id = ?")
+                    .bind(lot.quantity.normalize().to_string())
+                    .bind(lot.fees.normalize().to_string())
+                    .bind(lot.broker.as_str())
+                    .bind(&lot.fill_id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            None => insert_lot(conn, lot).await?,
+        }
+        now.insert(key, figures);
+    }
+    for (broker_of_lot, fill_id) in written.keys().filter(|k| !now.contains_key(*k)) {
+        sqlx::query("DELETE FROM lots WHERE broker = ? AND fill_id = ?")
+            .bind(broker_of_lot.as_str())
+            .bind(fill_id)
+            .execute(&mut *conn)
+            .await?;
+    }
     let (Some(book), Some(average), Some(opened_at)) =
         (book.filter(|b| !b.is_flat()), book.and_then(Book::average_price), book.and_then(Book::opened_at))
     else {
         sqlx::query("DELETE FROM positions WHERE symbol = ?").bind(symbol).execute(conn).await?;
-        return Ok(());
+        return Ok(now);
     };
     sqlx::query(
         "INSERT INTO positions (symbol, broker, quantity, average_price, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -53,29 +86,38 @@ pub async fn replace_book(
     .bind(average.to_string())
     .bind(time(opened_at))
     .bind(time(updated_at))
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    for (seq, lot) in book.lots().enumerate() {
-        sqlx::query(
-            "INSERT INTO lots (symbol, seq, direction, broker, fill_id, client_order_id, quantity, price, time, fees,
-                               reconciled)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(symbol)
-        .bind(seq as i64)
-        .bind(direction_word(lot.direction))
-        .bind(lot.broker.as_str())
-        .bind(&lot.fill_id)
-        .bind(&lot.client_order_id)
-        .bind(lot.quantity.normalize().to_string())
-        .bind(lot.price.normalize().to_string())
-        .bind(time(lot.time))
-        .bind(lot.fees.normalize().to_string())
-        .bind(i64::from(lot.reconciled))
-        .execute(&mut *conn)
-        .await?;
-    }
+    Ok(now)
+}
+
+async fn insert_lot(conn: &mut SqliteConnection, lot: &Lot) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO lots (symbol, direction, broker, fill_id, client_order_id, quantity, price, time, fees, reconciled)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&lot.symbol)
+    .bind(direction_word(lot.direction))
+    .bind(lot.broker.as_str())
+    .bind(&lot.fill_id)
+    .bind(&lot.client_order_id)
+    .bind(lot.quantity.normalize().to_string())
+    .bind(lot.price.normalize().to_string())
+    .bind(time(lot.time))
+    .bind(lot.fees.normalize().to_string())
+    .bind(i64::from(lot.reconciled))
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// What [`write_book`] wrote for each symbol, read back (at start).
+pub async fn written_lots(conn: &mut SqliteConnection) -> Result<HashMap<String, WrittenLots>, StoreError> {
+    let mut all: HashMap<String, WrittenLots> = HashMap::new();
+    for lot in lots(conn).await? {
+        all.entry(lot.symbol.clone()).or_default().insert((lot.broker, lot.fill_id), (lot.quantity, lot.fees));
+    }
+    Ok(all)
 }
 
 pub async fn all(conn: &mut SqliteConnection) -> Result<Vec<PositionRow>, StoreError> {
@@ -103,8 +145,8 @@ pub async fn all(conn: &mut SqliteConnection) -> Result<Vec<PositionRow>, StoreE
 pub async fn lots(conn: &mut SqliteConnection) -> Result<Vec<Lot>, StoreError> {
     type Raw = (String, i64, String, String, String, Option<String>, String, String, String, String, i64);
     let rows: Vec<Raw> = sqlx::query_as(
-        "SELECT symbol, seq, direction, broker, fill_id, client_order_id, quantity, price, time, fees, reconciled
-         FROM lots ORDER BY symbol, seq",
+        "SELECT symbol, id, direction, broker, fill_id, client_order_id, quantity, price, time, fees, reconciled
+         FROM lots ORDER BY symbol, id",
     )
     .fetch_all(conn)
     .await?;

@@ -276,7 +276,10 @@ async fn positions_risk_state_history_and_equity_round_trip() {
     let mut ledger = Ledger::new();
     ledger.apply(&fill("F1", "MNQ", Side::Sell, "2", "21000.25", 1), &mnq).unwrap();
     ledger.apply(&fill("F2", "MNQ", Side::Sell, "1", "21001.00", 2), &mnq).unwrap();
-    positions::replace_book(&mut conn, "MNQ", BrokerKind::Sim, ledger.book("MNQ"), at(2)).await.unwrap();
+    let written =
+        positions::write_book(&mut conn, "MNQ", BrokerKind::Sim, ledger.book("MNQ"), &Default::default(), at(2))
+            .await
+            .unwrap();
     let held = positions::all(&mut conn).await.unwrap();
     assert_eq!(
         (held[0].quantity, held[0].average_price, held[0].opened_at),
@@ -284,8 +287,15 @@ async fn positions_risk_state_history_and_equity_round_trip() {
     );
     let lots = positions::lots(&mut conn).await.unwrap();
     assert_eq!(lots, ledger.book("MNQ").unwrap().lots().cloned().collect::<Vec<_>>(), "lots read back exactly");
-    ledger.apply(&fill("F3", "MNQ", Side::Buy, "3", "20990", 3), &mnq).unwrap();
-    positions::replace_book(&mut conn, "MNQ", BrokerKind::Sim, ledger.book("MNQ"), at(3)).await.unwrap();
+    // A partial exit shrinks the oldest lot; only it is rewritten.
+    ledger.apply(&fill("F3", "MNQ", Side::Buy, "1", "20990", 3), &mnq).unwrap();
+    let written =
+        positions::write_book(&mut conn, "MNQ", BrokerKind::Sim, ledger.book("MNQ"), &written, at(3)).await.unwrap();
+    let lots = positions::lots(&mut conn).await.unwrap();
+    assert_eq!(lots, ledger.book("MNQ").unwrap().lots().cloned().collect::<Vec<_>>());
+    assert_eq!(positions::written_lots(&mut conn).await.unwrap()["MNQ"], written, "what was written reads back");
+    ledger.apply(&fill("F4", "MNQ", Side::Buy, "2", "20990", 4), &mnq).unwrap();
+    positions::write_book(&mut conn, "MNQ", BrokerKind::Sim, ledger.book("MNQ"), &written, at(4)).await.unwrap();
     assert!(positions::all(&mut conn).await.unwrap().is_empty(), "a flat position is removed");
     assert!(positions::lots(&mut conn).await.unwrap().is_empty());
 

@@ -152,6 +152,11 @@ pub struct RoundTrip {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Book {
     lots: VecDeque<Lot>,
+    /// Units in the lots and what they cost (Σ quantity × price), kept as
+    /// lots open and close: a position built of many partial fills is read
+    /// without summing its lots.
+    units: Decimal,
+    cost: Decimal,
 }
 
 impl Book {
@@ -167,21 +172,23 @@ impl Book {
 
     /// Signed units held: positive long, negative short.
     pub fn quantity(&self) -> Decimal {
-        let units: Decimal = self.lots.iter().map(|l| l.quantity).sum();
         match self.direction() {
-            Some(Direction::Short) => -units,
-            _ => units,
+            Some(Direction::Short) => -self.units,
+            _ => self.units,
         }
+    }
+
+    /// What the open lots cost: Σ quantity × entry price.
+    pub fn cost(&self) -> Decimal {
+        self.cost
     }
 
     /// The quantity-weighted entry price of the open lots (8 decimals).
     pub fn average_price(&self) -> Option<Decimal> {
-        let units: Decimal = self.lots.iter().map(|l| l.quantity).sum();
-        if units.is_zero() {
+        if self.units.is_zero() {
             return None;
         }
-        let cost: Decimal = self.lots.iter().map(|l| l.quantity * l.price).sum();
-        Some((cost / units).round_dp(8).normalize())
+        Some((self.cost / self.units).round_dp(8).normalize())
     }
 
     /// When the oldest open lot was opened.
@@ -319,6 +326,8 @@ impl Book {
             let quantity = lot.quantity.min(exit.quantity);
             let entry_fee = take_share(&mut lot.fees, quantity, lot.quantity);
             lot.quantity -= quantity;
+            self.units -= quantity;
+            self.cost -= quantity * lot.price;
             let exit_fee = exit.take(quantity);
             let gross = gross_pnl(lot.direction, lot.price, fill.price, quantity, instrument.point_value);
             let fees = entry_fee + exit_fee;
@@ -354,6 +363,8 @@ impl Book {
     }
 
     fn open(&mut self, fill: &Fill, direction: Direction, quantity: Decimal, fees: Decimal) {
+        self.units += quantity;
+        self.cost += quantity * fill.price;
         self.lots.push_back(Lot {
             symbol: fill.symbol.clone(),
             direction,

@@ -286,6 +286,13 @@ proptest! {
         prop_assert_eq!(replayed, trips);
         for symbol in SYMBOLS {
             prop_assert_eq!(first.book(symbol), again.book(symbol));
+            // The running totals are the lots' own.
+            if let Some(book) = first.book(symbol) {
+                let units: Decimal = book.lots().map(|l| l.quantity).sum();
+                let cost: Decimal = book.lots().map(|l| l.quantity * l.price).sum();
+                prop_assert_eq!(book.quantity().abs(), units);
+                prop_assert_eq!(book.cost(), cost);
+            }
         }
     }
 }

@@ -836,7 +836,7 @@ impl EngineCore {
             // Adding to a position we hold: the price that makes our average the broker's.
             let price = match book.filter(|_| same_side && !ours.is_zero()) {
                 Some(book) => {
-                    let cost: Decimal = book.lots().map(|l| l.quantity * l.price).sum();
+                    let cost = book.cost();
                     // Off the tick grid if need be: the point is that the averages agree.
                     let price = ((target.abs() * broker_average - cost) / opening).round_dp(10).normalize();
                     if price > Decimal::ZERO { price } else { broker_average }
