@@ -181,3 +181,26 @@ async fn a_volume_cap_fills_an_order_in_parts_and_its_bracket_grows_with_it() {
     assert_eq!(ids.len(), fills.len(), "each part has its own id");
     assert_eq!(sim.positions().await.unwrap()[0].quantity, quantity);
 }
+
+/// A partly filled entry whose take-profit fired is not filled further (its
+/// protection is gone), and the fired leg is never made again.
+#[tokio::test]
+async fn the_rest_of_an_entry_is_cancelled_once_its_bracket_fired() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = SimConfig { max_volume_share: dec!(0.01), ..SimConfig::default() };
+    let sim = SimBroker::open(&dir.path().join("sim.json"), config, &NoiseConfig::default().instruments).unwrap();
+    let (approval, at) = approval("SPY", "spy-1m.csv", Direction::Long);
+    let (e, target) = (approval.entry(), approval.take_profit().unwrap());
+    sim.on_bar("SPY", &bar(at - TimeDelta::minutes(1), e, e, e, e)).await.unwrap();
+    sim.place_order(&OrderRequest::from_approval(&approval, "b-1")).await.unwrap();
+    // Ten shares fill at the open; the bar runs through the target: the leg fires for those ten.
+    let filled = sim.on_bar("SPY", &bar(at, e, target + dec!(0.5), e - dec!(0.01), target)).await.unwrap();
+    let ids: Vec<_> = filled.iter().map(|f| (f.client_order_id.clone().unwrap(), f.quantity)).collect();
+    assert_eq!(ids, [("b-1".to_string(), dec!(10)), ("b-1-tp".to_string(), dec!(10))]);
+    // The next bar fills nothing: the entry's rest is cancelled.
+    let next = sim.on_bar("SPY", &bar(at + TimeDelta::minutes(1), e, e, e, e)).await.unwrap();
+    assert!(next.is_empty(), "{next:?}");
+    let entry = sim.order_status("b-1").await.unwrap().unwrap();
+    assert_eq!((entry.status, entry.filled_quantity), (OrderStatus::Cancelled, dec!(10)));
+    assert!(sim.positions().await.unwrap().is_empty());
+}

@@ -47,6 +47,11 @@ pub struct SimOrder {
     /// Market, limit or stop (entries and exits the engine sends).
     #[serde(default = "market")]
     pub kind: crate::OrderKind,
+    /// An entry whose bracket is done (a leg fired, or the legs were
+    /// cancelled): what is left of it is cancelled rather than filled, so a
+    /// partly filled entry never adds exposure its protection no longer covers.
+    #[serde(default)]
+    pub bracket_closed: bool,
 }
 
 fn market() -> crate::OrderKind {
@@ -225,6 +230,7 @@ impl SimState {
                 trigger: None,
                 parent: None,
                 kind: request.kind(),
+                bracket_closed: false,
             },
         );
         state
@@ -235,10 +241,21 @@ impl SimState {
         if !order.state.status.is_final() {
             order.state.status = OrderStatus::Cancelled;
             let state = order.state.clone();
+            let parent = order.parent.clone();
             self.touched(client_order_id);
+            if let Some(parent) = parent {
+                self.close_bracket(&parent);
+            }
             return Some(state);
         }
         Some(order.state.clone())
+    }
+
+    /// `parent`'s bracket is done: the rest of the entry will not fill.
+    fn close_bracket(&mut self, parent: &str) {
+        if let Some(entry) = self.orders.get_mut(parent) {
+            entry.bracket_closed = true;
+        }
     }
 
     pub(crate) fn recent_bars(&self, symbol: &str, limit: usize) -> Vec<Bar> {
@@ -368,6 +385,10 @@ impl SimState {
             .collect();
         for id in due {
             let order = &self.orders[&id];
+            if order.bracket_closed {
+                self.expire_rest(&id, bar.time);
+                continue;
+            }
             let slip = instrument.tick_size * Decimal::from(config.slippage_ticks);
             let side = order.state.side;
             // Market: the open, slipped. Limit: the level or better, once traded
@@ -400,6 +421,17 @@ impl SimState {
             self.fills.extend(fills.iter().cloned());
         }
         fills
+    }
+
+    /// What is left of an entry whose bracket is done is cancelled.
+    fn expire_rest(&mut self, id: &str, at: DateTime<Utc>) {
+        if let Some(order) = self.orders.get_mut(id)
+            && !order.state.status.is_final()
+        {
+            order.state.status = OrderStatus::Cancelled;
+            order.state.updated_at = at;
+            self.touched(id);
+        }
     }
 
     /// Finished orders (and their fills) are kept three days by default
@@ -460,6 +492,7 @@ impl SimState {
                             trigger: Some(trigger),
                             parent: Some(parent.to_string()),
                             kind: crate::OrderKind::Market,
+                            bracket_closed: false,
                         },
                     );
                     changed = true;
@@ -513,6 +546,7 @@ impl SimState {
                 };
                 let Some(price) = price else { continue };
                 fills.push(self.fill(instrument, &id, side, qty, price, bar.time, config));
+                self.close_bracket(&parent);
                 let other = format!("{parent}-{}", if is_stop { "tp" } else { "sl" });
                 if let Some(o) = self.orders.get_mut(&other)
                     && !o.state.status.is_final()
@@ -654,11 +688,14 @@ impl SimState {
             {
                 order.state.status = OrderStatus::Cancelled;
                 order.state.updated_at = at;
-                cancelled.push(order.state.client_order_id.clone());
+                cancelled.push((order.state.client_order_id.clone(), order.parent.clone()));
             }
         }
-        for id in cancelled {
+        for (id, parent) in cancelled {
             self.touched(&id);
+            if let Some(parent) = parent {
+                self.close_bracket(&parent);
+            }
         }
     }
 }

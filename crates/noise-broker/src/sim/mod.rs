@@ -13,7 +13,9 @@
 //!   the open time of the bar it filled in.
 //! - With `max_volume_share` set, an order takes at most that share of a
 //!   bar's volume; the rest fills at the following bars' opens (a partial
-//!   fill each bar). Bracket legs of a partly filled entry grow with it.
+//!   fill each bar). Bracket legs of a partly filled entry grow with it; once
+//!   a leg fired or the legs were cancelled, the rest of the entry is
+//!   cancelled, not filled (no exposure its protection no longer covers).
 //! - A limit order fills, from that bar on, once a bar trades through its
 //!   price, at that price or the bar's open if better; a stop order triggers
 //!   when a bar trades through its level and fills at the worse of the level
