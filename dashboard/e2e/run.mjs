@@ -5,8 +5,10 @@
 // Starts `noise run` on a simulated market (600× real time) with a random API
 // token on a free port, serving the built dashboard; then drives the page:
 // login (a wrong token is refused), positions and the equity chart with data,
-// Pause/Resume through the confirmation dialog (and a refused Resume), and a
-// closed trade appearing live in the trades table without a reload.
+// Pause/Resume through the confirmation dialog (and a refused Resume), a
+// closed trade appearing live in the trades table without a reload, that
+// trade opened to its fills (one entry, one exit; net = gross − fees), and an
+// open position opened to its lots (they add up to its quantity).
 // On a failure: a screenshot path and the engine log's tail are printed.
 // The engine is always stopped (SIGINT, then SIGKILL) and the browser closed.
 
@@ -92,6 +94,8 @@ const state = {
   browser: null,
   page: null,
   broken: null,
+  /** The trade that appeared live (then opened to its fills). */
+  tradeId: null,
 };
 
 function tail(file, lines = 40) {
@@ -142,6 +146,21 @@ async function waitForText(locator, re, timeout) {
     await sleep(200);
   }
   throw new Error(`expected ${re} within ${timeout} ms, last saw ${JSON.stringify(text)}`);
+}
+
+/** A displayed amount (`+$1,234.56`, `-$0.62`, `$0.00`) as a number. */
+function money(text) {
+  const m = /^([+-]?)\$([\d,]+\.\d\d)$/.exec(text.trim());
+  assert.ok(m, `an amount: ${JSON.stringify(text)}`);
+  const n = Number(m[2].replace(/,/g, ''));
+  return m[1] === '-' ? -n : n;
+}
+
+/** GET /api/<path> with the session's token. */
+async function api(path) {
+  const res = await fetch(`${state.base}/api/${path}`, { headers: { Authorization: `Bearer ${state.token}` } });
+  assert.equal(res.status, 200, `GET /api/${path}: HTTP ${res.status}`);
+  return res.json();
 }
 
 async function control(name, confirmText) {
@@ -319,6 +338,137 @@ describe('NOISE dashboard, end to end', { concurrency: false }, () => {
     const pnl = await page.locator(`[data-testid="trade-row"][data-trade-id="${after}"] [data-testid="trade-pnl"]`).innerText();
     assert.match(pnl, /^[+-]?\$[\d,]+\.\d\d$/);
     log(`trade ${after} appeared live (P&L ${pnl})`);
+    state.tradeId = after;
+  });
+
+  step('a closed trade opens to its fills: one entry, one exit, and net = gross − fees', async () => {
+    const { page } = state;
+    const id = state.tradeId;
+    const row = page.locator(`[data-testid="trade-row"][data-trade-id="${id}"]`);
+    const rowPnl = money(await row.getByTestId('trade-pnl').innerText());
+    await row.click();
+    const detail = page.locator(`[data-testid="trade-detail"][data-trade-id="${id}"]`);
+    const fills = detail.getByTestId('trade-fills');
+    await fills.waitFor({ timeout: 15_000 });
+    const rows = detail.getByTestId('trade-fill-row');
+    const count = await rows.count();
+    assert.ok(count >= 2, `at least two fills (${count})`);
+    const roles = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-role')));
+    assert.equal(roles.filter((r) => r === 'entry').length, 1, `one entry fill: ${roles}`);
+    assert.equal(roles.filter((r) => r === 'exit').length, 1, `one exit fill: ${roles}`);
+    for (const cell of ['Role', 'Time', 'Side', 'Qty', 'Price', 'Fee', 'Fill id', 'Order']) {
+      assert.match(await fills.locator('thead').innerText(), new RegExp(cell, 'i'));
+    }
+    // The fills marked are the ones the engine says the round trip used.
+    const body = await api(`trades/${id}`);
+    assert.equal(body.fills.length, count, 'as many fill rows as the API lists');
+    const entryId = await detail.locator('[data-testid="trade-fill-row"][data-role="entry"]').getAttribute('data-fill-id');
+    const exitId = await detail.locator('[data-testid="trade-fill-row"][data-role="exit"]').getAttribute('data-fill-id');
+    assert.equal(entryId, body.entry_fill_id);
+    assert.equal(exitId, body.exit_fill_id);
+    // net = gross − fees, as shown (to the cent) and exactly (the decimals behind the text).
+    const gross = money(await detail.getByTestId('trade-gross').innerText());
+    const fees = money(await detail.getByTestId('trade-fees').innerText());
+    const net = money(await detail.getByTestId('trade-net').innerText());
+    assert.ok(Math.abs(net - (gross - fees)) <= 0.0100001, `net ${net} = gross ${gross} − fees ${fees} (to the cent)`);
+    assert.equal(net, rowPnl, 'the row shows the net P&L');
+    const exact = async (testid) => Number(await detail.getByTestId(testid).getAttribute('data-value'));
+    const [g, f, n] = [await exact('trade-gross'), await exact('trade-fees'), await exact('trade-net')];
+    assert.ok(Math.abs(n - (g - f)) < 1e-6, `exact: ${n} = ${g} − ${f}`);
+    // Enter closes and opens the row again (the second time from the cache).
+    await row.focus();
+    await page.keyboard.press('Enter');
+    await detail.waitFor({ state: 'detached', timeout: 5000 });
+    await page.keyboard.press('Enter');
+    await fills.waitFor({ timeout: 2000 });
+    assert.equal(await rows.count(), count);
+    const text = await page.locator('body').innerText();
+    assert.ok(!/\bNaN\b|undefined/.test(text), 'no NaN or undefined on the page');
+    log(`trade ${id}: ${count} fills (${roles.map((r) => r || 'part').join(', ')}); ${gross} − ${fees} = ${net}`);
+  });
+
+  step('an open position opens to its lots, which add up to its quantity', async () => {
+    const { page } = state;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const symbols = await page.getByTestId('position-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-symbol')));
+      if (symbols.length === 0) {
+        if (attempt === 5) {
+          log('no open position to open: skipped');
+          return;
+        }
+        await sleep(2000);
+        continue;
+      }
+      const symbol = symbols[0];
+      const row = page.locator(`[data-testid="position-row"][data-symbol="${symbol}"]`);
+      try {
+        if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click({ timeout: 3000 });
+        // The detail row follows its position row.
+        const lots = page.locator(`[data-testid="position-row"][data-symbol="${symbol}"] + tr [data-testid="position-lots"]`);
+        await lots.waitFor({ timeout: 5000 });
+        // Read the position and its lots in one go (the table refreshes every few seconds).
+        const seen = await page.evaluate((sym) => {
+          const tr = document.querySelector(`[data-testid="position-row"][data-symbol="${sym}"]`);
+          const detail = tr?.nextElementSibling;
+          const lots = [...(detail?.querySelectorAll('[data-testid="position-lot-row"]') ?? [])];
+          return {
+            quantity: tr?.getAttribute('data-quantity'),
+            shown: tr?.querySelector('[data-testid="position-qty"]')?.textContent,
+            lots: lots.map((l) => ({
+              signed: l.getAttribute('data-signed-quantity'),
+              shown: l.querySelector('[data-testid="lot-qty"]')?.textContent,
+            })),
+          };
+        }, symbol);
+        assert.ok(seen.quantity !== null && seen.quantity !== undefined, 'the position row carries its quantity');
+        assert.ok(seen.lots.length >= 1, `${symbol} has at least one lot`);
+        const sum = seen.lots.reduce((s, l) => s + Number(l.signed), 0);
+        assert.ok(Math.abs(sum - Number(seen.quantity)) < 1e-6, `${symbol}: the lots add up to ${sum}, the position is ${seen.quantity}`);
+        const shownSum = seen.lots.reduce((s, l) => s + Number(String(l.shown).replace(/,/g, '')), 0);
+        assert.ok(Math.abs(shownSum - Number(String(seen.shown).replace(/,/g, ''))) < 1e-6, `shown: lots ${shownSum}, position ${seen.shown}`);
+        const text = await page.locator('body').innerText();
+        assert.ok(!/\bNaN\b|undefined/.test(text), 'no NaN or undefined on the page');
+        log(`${symbol}: ${seen.lots.length} lot(s) adding up to ${seen.quantity}`);
+        return;
+      } catch (error) {
+        // The position closed under us: try again with whatever is open now.
+        const still = await row.count();
+        if (still > 0 || attempt === 5) throw error;
+        log(`${symbol} closed while being opened; again`);
+      }
+    }
+  });
+
+  step('a position_mismatch event shows as a dismissible alert under the top bar', async () => {
+    // The simulated broker never disagrees with the ledger: a second page gets
+    // a canned event stream (the rest of the API is the engine's).
+    const context = await state.browser.newContext({ viewport: { width: 390, height: 844 } });
+    try {
+      const page = await context.newPage();
+      let served = 0;
+      await page.route('**/api/events', (route) => {
+        served += 1;
+        const event = {
+          event: { type: 'position_mismatch', data: { symbol: 'MES', ledger: '1', broker: '3', booked: [['BUY', '2', '5012.25']] } },
+          time: '2026-03-09T14:05:00Z',
+        };
+        const body = served === 1 ? `: hello\n\nevent: position_mismatch\ndata: ${JSON.stringify(event)}\n\n` : ': keep-alive\n\n';
+        return route.fulfill({ status: 200, headers: { 'Content-Type': 'text/event-stream' }, body });
+      });
+      await page.goto(`${state.base}/`);
+      await page.getByTestId('login-token').fill(state.token);
+      await page.getByTestId('login-submit').click();
+      const alert = page.locator('[data-testid="mismatch-alert"][data-symbol="MES"]');
+      await alert.waitFor({ timeout: 15_000 });
+      const text = (await alert.innerText()).replace(/\s+/g, ' ');
+      assert.match(text, /ledger long 1, broker long 3; booked BUY 2 @ 5,012\.25/);
+      assert.equal(await page.getByTestId('mismatch-alert').count(), 1);
+      await alert.getByRole('button', { name: /dismiss/i }).click();
+      await page.getByTestId('mismatch-alerts').waitFor({ state: 'detached', timeout: 5000 });
+      log(`mismatch alert: ${JSON.stringify(text)}`);
+    } finally {
+      await context.close();
+    }
   });
 });
 

@@ -11,6 +11,7 @@ import type {
   DailyMetrics,
   EquitySnapshot,
   Exposure,
+  FillRow,
   OffsetPage,
   Page,
   Position,
@@ -19,6 +20,7 @@ import type {
   Status,
   Summary,
   Trade,
+  TradeDetail,
 } from './types';
 
 export class ApiError extends Error {
@@ -154,6 +156,14 @@ export class ApiClient {
   }
   trades(query: { symbol?: string; from?: string; to?: string; limit?: number; before?: number | null }, signal?: AbortSignal) {
     return this.get<Page<Trade>>('trades', query, signal);
+  }
+  /** One round trip with its fills; a 404 (`not_found`) for an unknown id. */
+  trade(id: number, signal?: AbortSignal) {
+    return this.get<TradeDetail>(`trades/${encodeURIComponent(String(id))}`, undefined, signal);
+  }
+  /** Every fill the ledger booked, newest first. */
+  fills(query: { symbol?: string; from?: string; to?: string; limit?: number; before?: number | null }, signal?: AbortSignal) {
+    return this.get<Page<FillRow>>('fills', query, signal);
   }
   signals(query: { symbol?: string; status?: string; limit?: number; before?: number | null }, signal?: AbortSignal) {
     return this.get<Page<Signal>>('signals', query, signal);

@@ -47,6 +47,58 @@ export interface Position {
   unrealized_pnl?: Dec | null;
   opened_at: Instant;
   updated_at: Instant;
+  /** The entry fills it is made of, oldest first (absent on engines before the ledger). */
+  lots?: Lot[];
+}
+
+export type BrokerName = 'sim' | 'alpaca' | 'tradovate' | string;
+
+/** An open lot: one entry fill still (partly) held. */
+export interface Lot {
+  symbol: string;
+  direction: 'LONG' | 'SHORT' | string;
+  broker: BrokerName;
+  fill_id: string;
+  client_order_id: string | null;
+  /** Units still open (positive; the direction says which way). */
+  quantity: Dec;
+  price: Dec;
+  time: Instant;
+  /** The part of the entry fill's fee not yet charged to a round trip. */
+  fees: Dec;
+  reconciled: boolean;
+  /** (market − price) × quantity × point value (± by direction) less `fees`; null without a market price. */
+  unrealized_pnl?: Dec | null;
+}
+
+/** One execution as the ledger books it (the `fill` stream event's data). */
+export interface Fill {
+  broker: BrokerName;
+  /** The broker's id of this execution. */
+  fill_id: string;
+  /** The order that filled (null for a reconciliation fill). */
+  client_order_id: string | null;
+  /** For a bracket leg's fill: the entry order it protects. */
+  protects: string | null;
+  symbol: string;
+  side: Side | string;
+  quantity: Dec;
+  price: Dec;
+  fee: Dec;
+  time: Instant;
+  /** Booked by reconciliation to agree with the broker, not an execution. */
+  reconciled: boolean;
+}
+
+/** A stored fill (GET /api/fills), `id` being the cursor. */
+export interface FillRow extends Fill {
+  id: number;
+  recorded_at: Instant;
+}
+
+/** A fill in a round trip's detail: `role` marks the two it took its units from. */
+export interface TradeFill extends FillRow {
+  role: 'entry' | 'exit' | null;
 }
 
 export interface Page<T> {
@@ -66,11 +118,33 @@ export interface RoundTrip {
   fees: Dec;
 }
 
-export interface Trade extends RoundTrip {
-  id: number;
-  /** Net of fees (the ledger's round trip). */
-  net_pnl: Dec;
+/** A round trip the ledger closed (the `closed` stream event's data; stored ones have an `id`). */
+export interface LedgerRoundTrip extends RoundTrip {
+  asset_class?: 'equity' | 'future' | string;
+  side: 'LONG' | 'SHORT' | string;
+  /** Before fees. */
   gross_pnl: Dec;
+  /** Its share of the entry fill's fee plus its share of the exit fill's. */
+  fees: Dec;
+  /** Gross less fees: the realized P&L. */
+  net_pnl: Dec;
+  broker?: BrokerName;
+  entry_fill_id?: string;
+  exit_fill_id?: string;
+  entry_order?: string | null;
+  exit_order?: string | null;
+  /** Either side was a reconciliation fill (its price is the broker's or the market's). */
+  reconciled?: boolean;
+}
+
+/** GET /api/trades: a closed round trip with its id (the cursor). */
+export interface Trade extends LedgerRoundTrip {
+  id: number;
+}
+
+/** GET /api/trades/{id}: a round trip with every fill of its entry and exit orders, oldest first. */
+export interface TradeDetail extends Trade {
+  fills: TradeFill[];
 }
 
 export interface Regime {
@@ -294,6 +368,7 @@ export type StreamKind =
   | 'order_rejected'
   | 'fill'
   | 'closed'
+  | 'position_mismatch'
   | 'equity'
   | 'daily'
   | 'risk'
@@ -303,6 +378,16 @@ export type StreamKind =
 export interface StreamEnvelope<T = unknown> {
   event: { type: string; data: T };
   time: Instant;
+}
+
+/** `position_mismatch`: reconciliation booked fills (side, quantity, price) so the ledger agrees with the broker. */
+export interface PositionMismatch {
+  symbol: string;
+  /** The ledger's signed quantity before. */
+  ledger: Dec;
+  /** The broker's signed quantity. */
+  broker: Dec;
+  booked: [Side | string, Dec, Dec][];
 }
 
 export interface StreamEvent {

@@ -21,6 +21,9 @@ export const AUDIT_TYPES = [
   'daily_reset',
   'end_of_day',
   'engine_stopped',
+  'fill_conflict',
+  'fill_not_ours',
+  'fill_refused',
   'flatten',
   'mode_change',
   'order_cancelled',
@@ -29,6 +32,8 @@ export const AUDIT_TYPES = [
   'order_placed',
   'position_changed',
   'position_closed',
+  'position_mismatch',
+  'position_unknown_symbol',
   'positions_synced',
   'reconciliation',
   'risk_decision',
@@ -66,7 +71,7 @@ export function auditSummary(entry: AuditEntry): string {
   return summarize(entry.details, 220);
 }
 
-const ALL_EVENTS = ['signal', 'decision', 'order_placed', 'order_rejected', 'fill', 'closed', 'equity', 'daily', 'risk'];
+const ALL_EVENTS = ['signal', 'decision', 'order_placed', 'order_rejected', 'fill', 'closed', 'position_mismatch', 'equity', 'daily', 'risk'];
 
 export function Audit() {
   const { client } = useSession();

@@ -3,6 +3,7 @@ import type { StreamState } from '../api/sse';
 import type { Status } from '../api/types';
 import { useSession } from '../hooks/session';
 import { localZone } from '../lib/format';
+import { MismatchAlerts } from './MismatchAlerts';
 import { Badge, Time } from './ui';
 
 function useNow(ms: number): number {
@@ -108,6 +109,7 @@ export function Header(props: { status: Status | undefined; onLogout: () => void
           Engine not answering: {props.statusError}
         </div>
       ) : null}
+      <MismatchAlerts />
       <div className="tz-note muted small">Times in your time zone ({localZone()}); hover one for its UTC instant.</div>
     </>
   );

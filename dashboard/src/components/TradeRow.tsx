@@ -5,13 +5,15 @@ import type { RoundTrip } from '../api/types';
 import { formatPrice, formatQty, formatSpan } from '../lib/format';
 import { Dir, Money, Time } from './ui';
 
-/** The number of columns of a trade row. */
+/** The number of columns of a trade row (without the ▸ column of an expandable one). */
 export const TRADE_COLUMNS = 11;
 
-export function TradeHead() {
+/** The header; `expandable` adds the empty head of the ▸ column. */
+export function TradeHead(props: { expandable?: boolean }) {
   return (
     <thead>
       <tr>
+        {props.expandable ? <th aria-label="Open" /> : null}
         <th className="r">#</th>
         <th>Symbol</th>
         <th>Side</th>
@@ -28,21 +30,16 @@ export function TradeHead() {
   );
 }
 
-/** One round trip: `number` in the # column, `pnl` coloured (its field differs between live and backtest trades). */
-export function TradeRow(props: {
-  trade: RoundTrip;
-  number: ReactNode;
-  pnl: unknown;
-  pnlTestid?: string;
-  testid: string;
-  tradeId?: number;
-  className?: string;
-}) {
+/** The cells of one round trip: `number` in the # column, `pnl` coloured, `badge` after the symbol. */
+export function TradeCells(props: { trade: RoundTrip; number: ReactNode; pnl: unknown; pnlTestid?: string; badge?: ReactNode }) {
   const t = props.trade;
   return (
-    <tr data-testid={props.testid} data-trade-id={props.tradeId} className={props.className}>
+    <>
       <td className="r muted num">{props.number}</td>
-      <td className="sym">{t.symbol}</td>
+      <td className="sym">
+        {t.symbol}
+        {props.badge ? <> {props.badge}</> : null}
+      </td>
       <td>
         <Dir value={t.side} />
       </td>
@@ -62,6 +59,23 @@ export function TradeRow(props: {
       <td className="r">
         <Money value={t.fees} className="muted" />
       </td>
+    </>
+  );
+}
+
+/** One round trip as a plain row (its field for P&L differs between live and backtest trades). */
+export function TradeRow(props: {
+  trade: RoundTrip;
+  number: ReactNode;
+  pnl: unknown;
+  pnlTestid?: string;
+  testid: string;
+  tradeId?: number;
+  className?: string;
+}) {
+  return (
+    <tr data-testid={props.testid} data-trade-id={props.tradeId} className={props.className}>
+      <TradeCells trade={props.trade} number={props.number} pnl={props.pnl} pnlTestid={props.pnlTestid} />
     </tr>
   );
 }

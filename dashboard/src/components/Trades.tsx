@@ -3,15 +3,18 @@ import type { Trade } from '../api/types';
 import { useSession } from '../hooks/session';
 import { useCursorPages } from '../hooks/useCursorPages';
 import { useEventTrigger } from '../hooks/useStream';
+import { useToggleSet } from '../hooks/useToggleSet';
 import { KNOWN_SYMBOLS, SymbolFilter } from './SymbolFilter';
-import { TRADE_COLUMNS, TradeHead, TradeRow } from './TradeRow';
-import { EmptyRow, MissedUpdatesLink, Money, Pager, ResourceNote } from './ui';
+import { TradeFills } from './TradeFills';
+import { TRADE_COLUMNS, TradeCells, TradeHead } from './TradeRow';
+import { EmptyRow, ExpandableRow, MissedUpdatesLink, Money, Pager, ReconciledBadge, ResourceNote } from './ui';
 
 const PAGE = 50;
 
 export function Trades() {
   const { client } = useSession();
   const [symbol, setSymbol] = useState('');
+  const [open, toggle] = useToggleSet();
   const trigger = useEventTrigger(['closed'], 500);
   const fetchPage = useCallback(
     (before: number | null, signal: AbortSignal) => client.trades({ symbol, limit: PAGE, before }, signal),
@@ -25,34 +28,44 @@ export function Trades() {
     <div className="tab-panel" data-testid="trades">
       <div className="toolbar">
         <SymbolFilter id="trades" value={symbol} onChange={setSymbol} symbols={KNOWN_SYMBOLS} testid="trades-symbol" />
-        <span className="muted small">Closed round trips, newest first{pages.pageIndex === 0 ? '; new ones appear live' : ''}.</span>
+        <span className="muted small">
+          Closed round trips, newest first{pages.pageIndex === 0 ? '; new ones appear live' : ''}. Click a row for its fills.
+        </span>
         <MissedUpdatesLink pages={pages} what="trades" />
       </div>
       <ResourceNote resource={pages} what="trades" />
       <div className="table-scroll">
         <table className="grid" data-testid="trades-table" data-page={pages.pageIndex}>
-          <TradeHead />
+          <TradeHead expandable />
           <tbody>
             {items.map((t) => (
-              <TradeRow
+              <ExpandableRow
                 key={t.id}
-                trade={t}
-                number={t.id}
-                pnl={t.net_pnl}
-                pnlTestid="trade-pnl"
+                open={open.has(t.id)}
+                onToggle={() => toggle(t.id)}
+                fresh={pages.fresh.has(t.id)}
                 testid="trade-row"
-                tradeId={t.id}
-                className={pages.fresh.has(t.id) ? 'fresh' : ''}
-              />
+                attributes={{ 'data-trade-id': t.id, 'data-reconciled': t.reconciled ? 'true' : 'false' }}
+                colSpan={TRADE_COLUMNS + 1}
+                detail={() => <TradeFills trade={t} />}
+              >
+                <TradeCells
+                  trade={t}
+                  number={t.id}
+                  pnl={t.net_pnl}
+                  pnlTestid="trade-pnl"
+                  badge={t.reconciled ? <ReconciledBadge testid="trade-reconciled" what="a side of this round trip" /> : null}
+                />
+              </ExpandableRow>
             ))}
-            <EmptyRow shown={!!pages.data && items.length === 0} colSpan={TRADE_COLUMNS}>
+            <EmptyRow shown={!!pages.data && items.length === 0} colSpan={TRADE_COLUMNS + 1}>
               No closed trades{symbol ? ` for ${symbol}` : ''}.
             </EmptyRow>
           </tbody>
           {items.length > 0 ? (
             <tfoot>
               <tr>
-                <td colSpan={4} className="muted">
+                <td colSpan={5} className="muted">
                   This page ({items.length} trades)
                 </td>
                 <td className="r">

@@ -4,6 +4,7 @@ import { Fragment, type ReactNode } from 'react';
 import type { CursorPages } from '../hooks/useCursorPages';
 import type { Resource } from '../hooks/useResource';
 import { DASH, formatLocalTime, formatMoney, formatUtc, signOf } from '../lib/format';
+import { shortId } from '../lib/ledger';
 
 /** Money, optionally coloured as P&L (green gain, red loss). */
 export function Money(props: { value: unknown; pnl?: boolean; testid?: string; className?: string }) {
@@ -81,6 +82,29 @@ export function Badge(props: { tone?: 'ok' | 'warn' | 'bad' | 'info' | 'muted'; 
   );
 }
 
+/** The small badge of a fill or round trip booked by reconciliation. */
+export function ReconciledBadge(props: { testid?: string; what?: string }) {
+  return (
+    <Badge
+      tone="warn"
+      testid={props.testid}
+      title={`Booked by reconciliation to make the ledger agree with the broker, not reported as an execution${props.what ? ` (${props.what})` : ''}`}
+    >
+      reconciled
+    </Badge>
+  );
+}
+
+/** An id in monospace, shortened, the whole id as its tooltip. */
+export function Id(props: { value: string | null | undefined; testid?: string }) {
+  if (!props.value) return <span className="muted">{DASH}</span>;
+  return (
+    <code className="id" title={props.value} data-testid={props.testid}>
+      {shortId(props.value)}
+    </code>
+  );
+}
+
 /** Newest / Newer / Older buttons for a list paged with useCursorPages. */
 export function Pager(props: {
   pages: Pick<CursorPages<unknown>, 'pageIndex' | 'hasOlder' | 'newer' | 'older' | 'newest'>;
@@ -130,7 +154,8 @@ export function EmptyRow(props: { shown: boolean; colSpan: number; children: Rea
 
 /**
  * A clickable table row with a ▸/▾ first cell that opens a detail row below it
- * (spanning `colSpan` columns); `detail` is only called while open.
+ * (spanning `colSpan` columns); `detail` is only called while open. The row
+ * takes the focus (Tab) and opens with Enter or Space too.
  */
 export function ExpandableRow(props: {
   open: boolean;
@@ -149,6 +174,12 @@ export function ExpandableRow(props: {
         {...props.attributes}
         className={`clickable ${props.fresh ? 'fresh' : ''} ${props.open ? 'open' : ''}`}
         onClick={props.onToggle}
+        onKeyDown={(e) => {
+          if (e.target !== e.currentTarget || (e.key !== 'Enter' && e.key !== ' ')) return;
+          e.preventDefault();
+          props.onToggle();
+        }}
+        tabIndex={0}
         aria-expanded={props.open}
       >
         <td className="muted">{props.open ? '▾' : '▸'}</td>

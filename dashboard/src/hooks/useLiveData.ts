@@ -9,7 +9,7 @@ import { useSession } from './session';
 import { useResource, type Resource } from './useResource';
 import { useEventTrigger, useStreamEvent } from './useStream';
 
-const MONEY_EVENTS = ['fill', 'closed', 'equity', 'order_placed'] as const;
+const MONEY_EVENTS = ['fill', 'closed', 'equity', 'order_placed', 'position_mismatch'] as const;
 
 export interface LiveData {
   status: Resource<Status>;

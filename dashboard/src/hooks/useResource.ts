@@ -13,7 +13,7 @@ export interface Resource<T> {
   reload: () => void;
 }
 
-function asApiError(error: unknown): ApiError {
+export function asApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   return new ApiError(0, 'client', error instanceof Error ? error.message : String(error));
 }
