@@ -47,22 +47,27 @@ def seed_trades(db, count):
     rng = random.Random(7)
     symbols = ["SPY", "QQQ", "TQQQ", "SOXL", "MNQ", "MES", "M2K", "MCL", "MGC"]
 
+    futures = {"MNQ", "MES", "M2K", "MCL", "MGC"}
+
     def rows():
         for i in range(count):
             entry = start + timedelta(minutes=i)
             exit_ = entry + timedelta(minutes=rng.randint(1, 30))
             pnl = rng.randint(-50_000, 60_000) / 100
+            symbol = symbols[i % len(symbols)]
             yield (
-                symbols[i % len(symbols)], "LONG" if i % 2 else "SHORT", str(rng.randint(1, 200)),
-                "100.25", "101.50",
+                symbol, "future" if symbol in futures else "equity", "LONG" if i % 2 else "SHORT",
+                str(rng.randint(1, 200)), "100.25", "101.50",
                 entry.strftime("%Y-%m-%dT%H:%M:%S.000Z"), exit_.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                f"{pnl:.2f}", "1.24", int((exit_ - entry).total_seconds()),
+                f"{pnl + 1.24:.2f}", "1.24", f"{pnl:.2f}", int((exit_ - entry).total_seconds()),
+                "sim", f"BENCH-IN-{i}", f"BENCH-OUT-{i}",
             )
 
     with conn:
         conn.executemany(
-            "INSERT INTO trade_history (symbol, side, quantity, entry_price, exit_price, entry_time, exit_time,"
-            " realized_pnl, fees, duration_seconds) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO trade_history (symbol, asset_class, side, quantity, entry_price, exit_price, entry_time,"
+            " exit_time, gross_pnl, fees, realized_pnl, duration_seconds, broker, entry_fill_id, exit_fill_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows(),
         )
     conn.close()
