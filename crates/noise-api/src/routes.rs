@@ -361,6 +361,7 @@ impl ListQuery {
 /// An open lot: one entry fill still (partly) held.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LotView {
+    symbol: String,
     #[serde(flatten)]
     lot: noise_core::ledger::Lot,
     /// (market − entry) × quantity × point value, less the lot's entry fee
@@ -418,12 +419,13 @@ pub async fn positions(State(state): State<Arc<ApiState>>) -> Result<Json<Vec<Po
                 .zip(market_price)
                 .map(|(i, price)| PositionSnapshot::new(i, p.quantity, p.average_price, price));
             let point_value = instrument.map(|i| i.point_value);
-            let (mine, rest): (Vec<_>, Vec<_>) = lots.drain(..).partition(|l| l.symbol == p.symbol);
+            let (mine, rest): (Vec<_>, Vec<_>) = lots.drain(..).partition(|(symbol, _)| *symbol == p.symbol);
             lots = rest;
             let lots = mine
                 .into_iter()
-                .map(|lot| LotView {
+                .map(|(symbol, lot)| LotView {
                     unrealized_pnl: market_price.zip(point_value).map(|(m, pv)| lot.unrealized_pnl(m, pv).normalize()),
+                    symbol,
                     lot,
                 })
                 .collect();

@@ -48,3 +48,13 @@ fn full_pipeline_1m_bars(bencher: Bencher) {
     let options = options(None, RiskMode::Checked, false);
     bencher.bench_local(|| run(&series, &config, &options, &mut |_| {}).unwrap().trades.len());
 }
+
+// The same signals, all refused (a size of zero): what the bars cost without
+// any order, so the difference to `sma_cross_1m_bars` is the orders' and fills' share.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn sma_cross_no_orders(bencher: Bencher) {
+    let series = [Series { instrument: Instrument::generic_equity("SYN"), bars: walk(BARS) }];
+    let config = NoiseConfig::default();
+    let options = options(Some("sma_cross"), RiskMode::Off { quantity: Decimal::ZERO }, true);
+    bencher.bench_local(|| run(&series, &config, &options, &mut |_| {}).unwrap().trades.len());
+}

@@ -114,8 +114,8 @@ impl fmt::Display for EngineEvent {
                 t.quantity,
                 t.entry_price,
                 t.exit_price,
-                t.net_pnl,
-                t.fees,
+                t.net_pnl.normalize(),
+                t.fees.normalize(),
                 humanize(t.exit_time - t.entry_time)
             ),
             EngineEvent::PositionMismatch { symbol, ledger, broker, booked } => {

@@ -82,14 +82,8 @@ impl Engine {
         let rebuilt = core.rebuild(stored);
         let recorded = records::round_trip_count(&mut conn).await?;
         let unsettled = trades::unsettled(&mut conn).await?;
-        let oldest = unsettled.iter().map(|o| o.created_at).min();
         for row in &unsettled {
             core.track(tracked(row));
-        }
-        if let Some(oldest) = oldest {
-            for row in trades::created_since(&mut conn, oldest).await? {
-                core.mark_issued(&row.client_order_id);
-            }
         }
         let lots = positions::written_lots(&mut conn).await?;
         drop(conn);
@@ -146,7 +140,7 @@ impl Engine {
             "ledger": self.rebuilt,
             "intents_never_sent": count(&out, |e| matches!(e, Effect::OrderClosed { status: OrderStatus::Cancelled, .. })),
             "orders_updated": count(&out, |e| matches!(e, Effect::OrderUpdated(_))),
-            "fills_booked": count(&out, |e| matches!(e, Effect::Filled { fill, .. } if !fill.reconciled)),
+            "fills_booked": count(&out, |e| matches!(e, Effect::Filled { fill: Some(fill), .. } if !fill.reconciled)),
             "positions": positions,
         });
         out.push(Effect::Audit { event: "reconciliation", details: report.clone() });
@@ -212,7 +206,7 @@ impl Engine {
         }
         if let Some(since) = self.core.fills_window() {
             let reports = self.broker.fills_since(since).await?;
-            for report in &reports {
+            for report in reports {
                 self.core.on_fill(report, now, out);
             }
             self.core.fills_read_at(now);
@@ -416,6 +410,7 @@ impl Engine {
                     .await?;
                 }
                 Effect::Filled { fill, round_trips } => {
+                    let Some(fill) = fill else { continue }; // the live core always keeps records
                     if !fills::insert(&mut tx, &fill, now).await? {
                         let details = json!({"broker": fill.broker, "fill_id": fill.fill_id});
                         audit::append(&mut tx, now, "fill_already_recorded", ACTOR, &details).await?;

@@ -58,7 +58,7 @@ pub async fn write_book(
                     .execute(&mut *conn)
                     .await?;
             }
-            None => insert_lot(conn, lot).await?,
+            None => insert_lot(conn, symbol, lot).await?,
         }
         now.insert(key, figures);
     }
@@ -91,12 +91,12 @@ pub async fn write_book(
     Ok(now)
 }
 
-async fn insert_lot(conn: &mut SqliteConnection, lot: &Lot) -> Result<(), StoreError> {
+async fn insert_lot(conn: &mut SqliteConnection, symbol: &str, lot: &Lot) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO lots (symbol, direction, broker, fill_id, client_order_id, quantity, price, time, fees, reconciled)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(&lot.symbol)
+    .bind(symbol)
     .bind(direction_word(lot.direction))
     .bind(lot.broker.as_str())
     .bind(&lot.fill_id)
@@ -114,8 +114,8 @@ async fn insert_lot(conn: &mut SqliteConnection, lot: &Lot) -> Result<(), StoreE
 /// What [`write_book`] wrote for each symbol, read back (at start).
 pub async fn written_lots(conn: &mut SqliteConnection) -> Result<HashMap<String, WrittenLots>, StoreError> {
     let mut all: HashMap<String, WrittenLots> = HashMap::new();
-    for lot in lots(conn).await? {
-        all.entry(lot.symbol.clone()).or_default().insert((lot.broker, lot.fill_id), (lot.quantity, lot.fees));
+    for (symbol, lot) in lots(conn).await? {
+        all.entry(symbol).or_default().insert((lot.broker, lot.fill_id), (lot.quantity, lot.fees));
     }
     Ok(all)
 }
@@ -141,8 +141,8 @@ pub async fn all(conn: &mut SqliteConnection) -> Result<Vec<PositionRow>, StoreE
         .collect()
 }
 
-/// Every open lot, by symbol, oldest first.
-pub async fn lots(conn: &mut SqliteConnection) -> Result<Vec<Lot>, StoreError> {
+/// Every open lot with its symbol, by symbol, oldest first.
+pub async fn lots(conn: &mut SqliteConnection) -> Result<Vec<(String, Lot)>, StoreError> {
     type Raw = (String, i64, String, String, String, Option<String>, String, String, String, String, i64);
     let rows: Vec<Raw> = sqlx::query_as(
         "SELECT symbol, id, direction, broker, fill_id, client_order_id, quantity, price, time, fees, reconciled
@@ -153,7 +153,7 @@ pub async fn lots(conn: &mut SqliteConnection) -> Result<Vec<Lot>, StoreError> {
     rows.into_iter()
         .map(|(symbol, seq, direction, broker, fill_id, client_order_id, q, p, t, fees, reconciled)| {
             let what = |f: &str| format!("lots.{f} of {symbol} lot {seq}");
-            Ok(Lot {
+            let lot = Lot {
                 direction: direction_of(&what("direction"), &direction)?,
                 broker: word(&what("broker"), &broker)?,
                 fill_id,
@@ -163,8 +163,8 @@ pub async fn lots(conn: &mut SqliteConnection) -> Result<Vec<Lot>, StoreError> {
                 time: parse_time(&what("time"), &t)?,
                 fees: decimal(&what("fees"), &fees)?,
                 reconciled: reconciled != 0,
-                symbol,
-            })
+            };
+            Ok((symbol, lot))
         })
         .collect()
 }

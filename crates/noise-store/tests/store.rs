@@ -285,13 +285,13 @@ async fn positions_risk_state_history_and_equity_round_trip() {
         (held[0].quantity, held[0].average_price, held[0].opened_at),
         ("-3".parse().unwrap(), "21000.5".parse().unwrap(), at(1))
     );
-    let lots = positions::lots(&mut conn).await.unwrap();
+    let lots: Vec<_> = positions::lots(&mut conn).await.unwrap().into_iter().map(|(_, l)| l).collect();
     assert_eq!(lots, ledger.book("MNQ").unwrap().lots().cloned().collect::<Vec<_>>(), "lots read back exactly");
     // A partial exit shrinks the oldest lot; only it is rewritten.
     ledger.apply(&fill("F3", "MNQ", Side::Buy, "1", "20990", 3), &mnq).unwrap();
     let written =
         positions::write_book(&mut conn, "MNQ", BrokerKind::Sim, ledger.book("MNQ"), &written, at(3)).await.unwrap();
-    let lots = positions::lots(&mut conn).await.unwrap();
+    let lots: Vec<_> = positions::lots(&mut conn).await.unwrap().into_iter().map(|(_, l)| l).collect();
     assert_eq!(lots, ledger.book("MNQ").unwrap().lots().cloned().collect::<Vec<_>>());
     assert_eq!(positions::written_lots(&mut conn).await.unwrap()["MNQ"], written, "what was written reads back");
     ledger.apply(&fill("F4", "MNQ", Side::Buy, "2", "20990", 4), &mnq).unwrap();

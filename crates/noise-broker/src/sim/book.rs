@@ -60,23 +60,33 @@ fn market() -> crate::OrderKind {
 
 /// `SIM-<n>`, written without the formatting machinery (one per order).
 fn broker_order_id(n: u64) -> String {
-    let mut id = String::with_capacity(24);
-    id.push_str("SIM-");
-    let start = id.len();
-    let mut rest = n;
+    numbered("SIM-", n)
+}
+
+/// `prefix` and `n` in decimal, in one allocation.
+fn numbered(prefix: &str, n: u64) -> String {
+    // The digits, last first, into a buffer, then in order after the prefix.
+    let mut digits = [0u8; 20];
+    let (mut rest, mut count) = (n, 0);
     loop {
-        id.insert(start, char::from(b'0' + (rest % 10) as u8));
+        digits[count] = b'0' + (rest % 10) as u8;
+        count += 1;
         rest /= 10;
         if rest == 0 {
-            break id;
+            break;
         }
     }
+    let mut id = String::with_capacity(prefix.len() + count);
+    id.push_str(prefix);
+    id.extend(digits[..count].iter().rev().map(|d| char::from(*d)));
+    id
 }
 
 #[cfg(test)]
 #[test]
 fn broker_order_ids_count() {
     assert_eq!([broker_order_id(1), broker_order_id(10), broker_order_id(9_087)], ["SIM-1", "SIM-10", "SIM-9087"]);
+    assert_eq!(sim_fill_id(42), "SIMF-42");
 }
 
 /// Everything the simulated broker remembers (serialised to its file).
@@ -109,9 +119,9 @@ pub struct SimState {
     /// fills as they happen and keeps none).
     #[serde(skip, default = "yes")]
     pub keep_fills: bool,
-    /// Client order ids whose state changed since the last
-    /// [`SimState::take_changed`] (a backtest reads them; the simulated
-    /// broker's engine polls instead).
+    /// Client order ids whose state changed since the reader last emptied
+    /// the list (a backtest reads them; the simulated broker's engine polls
+    /// instead).
     #[serde(skip)]
     pub changed: Vec<String>,
     #[serde(skip)]
@@ -157,11 +167,6 @@ impl SimState {
         }
     }
 
-    /// The client order ids whose state changed since the last call.
-    pub fn take_changed(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.changed)
-    }
-
     /// Executions at or after `since`, oldest first.
     pub fn fills_since(&self, since: DateTime<Utc>) -> Vec<FillReport> {
         self.fills.iter().filter(|f| f.time >= since).cloned().collect()
@@ -180,6 +185,9 @@ impl SimState {
     pub fn order(&self, client_order_id: &str) -> Option<OrderState> {
         let order = self.orders.get(client_order_id)?;
         let mut state = order.state.clone();
+        if order.stop_loss.is_none() && order.take_profit.is_none() {
+            return Some(state); // no bracket, no legs to look for
+        }
         state.legs = ["sl", "tp"]
             .iter()
             .filter_map(|leg| self.orders.get(&format!("{client_order_id}-{leg}")))
@@ -216,24 +224,38 @@ impl SimState {
         }
     }
 
-    pub fn accept(&mut self, request: &OrderRequest, _instrument: &Instrument, at: DateTime<Utc>) -> OrderState {
+    pub fn accept(&mut self, request: &OrderRequest, instrument: &Instrument, at: DateTime<Utc>) -> OrderState {
+        self.accept_in_place(request, instrument, at).clone()
+    }
+
+    /// [`Self::accept`] without a copy of the new order's state.
+    pub fn accept_in_place(
+        &mut self,
+        request: &OrderRequest,
+        _instrument: &Instrument,
+        at: DateTime<Utc>,
+    ) -> &OrderState {
         let kind = request.kind().order_type();
         let state =
             self.submitted(request.client_order_id(), request.symbol(), request.side(), kind, request.quantity(), at);
-        self.orders.insert(
-            state.client_order_id.clone(),
-            SimOrder {
-                state: state.clone(),
-                placed_at: at,
-                stop_loss: request.stop_loss(),
-                take_profit: request.take_profit(),
-                trigger: None,
-                parent: None,
-                kind: request.kind(),
-                bracket_closed: false,
-            },
-        );
-        state
+        let id = state.client_order_id.clone();
+        let order = SimOrder {
+            state,
+            placed_at: at,
+            stop_loss: request.stop_loss(),
+            take_profit: request.take_profit(),
+            trigger: None,
+            parent: None,
+            kind: request.kind(),
+            bracket_closed: false,
+        };
+        match self.orders.entry(id) {
+            std::collections::btree_map::Entry::Vacant(new) => &new.insert(order).state,
+            std::collections::btree_map::Entry::Occupied(mut old) => {
+                old.insert(order);
+                &old.into_mut().state
+            }
+        }
     }
 
     pub fn cancel(&mut self, client_order_id: &str) -> Option<OrderState> {
@@ -410,9 +432,12 @@ impl SimState {
             }
             let price = instrument.round_to_tick(price.max(instrument.tick_size), TickRounding::Nearest);
             let (stop, target) = (order.stop_loss, order.take_profit);
-            fills.push(self.fill(instrument, &id, side, quantity, price, bar.time, config));
             if stop.is_some() || target.is_some() {
+                let fill = self.fill(instrument, id.clone(), side, quantity, price, bar.time, config);
+                fills.push(fill);
                 self.protect(instrument, &id, side, quantity, stop, target, bar.time);
+            } else {
+                fills.push(self.fill(instrument, id, side, quantity, price, bar.time, config));
             }
         }
         self.mark(symbol, bar.close);
@@ -545,7 +570,7 @@ impl SimState {
                     _ => None,
                 };
                 let Some(price) = price else { continue };
-                fills.push(self.fill(instrument, &id, side, qty, price, bar.time, config));
+                fills.push(self.fill(instrument, id, side, qty, price, bar.time, config));
                 self.close_bracket(&parent);
                 let other = format!("{parent}-{}", if is_stop { "tp" } else { "sl" });
                 if let Some(o) = self.orders.get_mut(&other)
@@ -567,7 +592,7 @@ impl SimState {
     fn fill(
         &mut self,
         instrument: &Instrument,
-        id: &str,
+        id: String,
         side: Side,
         qty: Decimal,
         price: Decimal,
@@ -581,16 +606,18 @@ impl SimState {
         let fill_id = sim_fill_id(self.next_fill);
         self.next_fill += 1;
         let mut broker_order_id = String::new();
-        if let Some(order) = self.orders.get_mut(id) {
+        if let Some(order) = self.orders.get_mut(&id) {
             let state = &mut order.state;
             let before = state.filled_quantity;
             state.filled_quantity += qty;
             // The average of every execution so far (eight places: far finer than any tick).
             let average = match state.average_fill_price {
-                Some(avg) if !before.is_zero() => (avg * before + price * qty) / state.filled_quantity,
-                _ => price,
+                Some(avg) if !before.is_zero() => {
+                    ((avg * before + price * qty) / state.filled_quantity).round_dp(8).normalize()
+                }
+                _ => price.normalize(),
             };
-            state.average_fill_price = Some(average.round_dp(8).normalize());
+            state.average_fill_price = Some(average);
             state.fees += fee;
             state.status = if state.filled_quantity >= state.quantity {
                 OrderStatus::Filled
@@ -600,13 +627,13 @@ impl SimState {
             state.updated_at = at;
             broker_order_id = state.broker_order_id.clone();
         }
-        self.touched(id);
-        self.book_position(instrument, id, side, qty, price, fee, at);
+        self.touched(&id);
+        self.book_position(instrument, &id, side, qty, price, fee, at);
         FillReport {
             broker: BrokerKind::Sim,
             fill_id,
             broker_order_id,
-            client_order_id: Some(id.to_string()),
+            client_order_id: Some(id),
             symbol: instrument.symbol.clone(),
             side,
             quantity: qty,
@@ -702,7 +729,5 @@ impl SimState {
 
 /// `SIMF-<n>`: the simulator's execution ids, numbered in turn.
 fn sim_fill_id(n: u64) -> String {
-    let mut id = broker_order_id(n);
-    id.replace_range(..3, "SIMF");
-    id
+    numbered("SIMF-", n)
 }

@@ -27,7 +27,10 @@
 //!
 //! Property tests hold the ledger to these identities on random fills.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use foldhash::fast::RandomState;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -91,11 +94,27 @@ struct FillKey {
     fill_id: String,
 }
 
+/// The figures of an applied fill, to tell a repeated report from a
+/// conflicting one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Figures {
+    side: Side,
+    quantity: Decimal,
+    price: Decimal,
+    fee: Decimal,
+    time: DateTime<Utc>,
+}
+
+impl Figures {
+    fn of(fill: &Fill) -> Self {
+        Self { side: fill.side, quantity: fill.quantity, price: fill.price, fee: fill.fee, time: fill.time }
+    }
+}
+
 /// An entry fill still (partly) open.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lot {
-    pub symbol: String,
     pub direction: Direction,
     /// The fill that opened it.
     pub broker: BrokerKind,
@@ -220,9 +239,9 @@ pub enum Applied {
     /// It changed the position; these round trips closed (none for an entry).
     Booked { round_trips: Vec<RoundTrip> },
     /// A fill with this broker and id was applied before: nothing changed.
-    /// `same` says whether the report repeats the first one exactly (a
-    /// broker that reports an execution twice with different figures is
-    /// worth an alert).
+    /// `same` says whether the report repeats the first one's figures (side,
+    /// quantity, price, fee, time): a broker that reports an execution twice
+    /// with different figures is worth an alert).
     Duplicate { same: bool },
 }
 
@@ -230,9 +249,9 @@ pub enum Applied {
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
     books: BTreeMap<String, Book>,
-    applied: HashMap<FillKey, Fill>,
+    applied: HashMap<FillKey, Figures, RandomState>,
     /// Units booked per order (client order id).
-    booked: HashMap<String, Decimal>,
+    booked: HashMap<String, Decimal, RandomState>,
 }
 
 impl Ledger {
@@ -245,8 +264,12 @@ impl Ledger {
     pub fn apply(&mut self, fill: &Fill, instrument: &Instrument) -> Result<Applied, LedgerError> {
         validate(fill, instrument)?;
         let key = FillKey { broker: fill.broker, fill_id: fill.fill_id.clone() };
-        if let Some(first) = self.applied.get(&key) {
-            return Ok(Applied::Duplicate { same: first == fill });
+        // One lookup: a new fill is booked below and cannot fail once validated.
+        match self.applied.entry(key) {
+            Entry::Occupied(first) => return Ok(Applied::Duplicate { same: *first.get() == Figures::of(fill) }),
+            Entry::Vacant(new) => {
+                new.insert(Figures::of(fill));
+            }
         }
         let book = match self.books.get_mut(&fill.symbol) {
             Some(book) => book,
@@ -254,9 +277,13 @@ impl Ledger {
         };
         let round_trips = book.apply(fill, instrument);
         if let Some(order) = &fill.client_order_id {
-            *self.booked.entry(order.clone()).or_default() += fill.quantity;
+            match self.booked.get_mut(order) {
+                Some(booked) => *booked += fill.quantity,
+                None => {
+                    self.booked.insert(order.clone(), fill.quantity);
+                }
+            }
         }
-        self.applied.insert(key, fill.clone());
         Ok(Applied::Booked { round_trips })
     }
 
@@ -291,19 +318,19 @@ impl Ledger {
 }
 
 fn validate(fill: &Fill, instrument: &Instrument) -> Result<(), LedgerError> {
-    let fill_id = fill.fill_id.clone();
+    let fill_id = || fill.fill_id.clone();
     if fill.fill_id.trim().is_empty() {
-        return Err(LedgerError::NoFillId { fill_id });
+        return Err(LedgerError::NoFillId { fill_id: fill_id() });
     }
     if fill.symbol.is_empty() {
-        return Err(LedgerError::NoSymbol { fill_id });
+        return Err(LedgerError::NoSymbol { fill_id: fill_id() });
     }
     if fill.symbol != instrument.symbol {
         let (fill_symbol, instrument) = (fill.symbol.clone(), instrument.symbol.clone());
-        return Err(LedgerError::WrongInstrument { fill_id, fill_symbol, instrument });
+        return Err(LedgerError::WrongInstrument { fill_id: fill_id(), fill_symbol, instrument });
     }
     if fill.quantity <= Decimal::ZERO {
-        return Err(LedgerError::NonPositiveQuantity { fill_id, quantity: fill.quantity });
+        return Err(LedgerError::NonPositiveQuantity { fill_id: fill_id(), quantity: fill.quantity });
     }
     Ok(())
 }
@@ -331,28 +358,34 @@ impl Book {
             let exit_fee = exit.take(quantity);
             let gross = gross_pnl(lot.direction, lot.price, fill.price, quantity, instrument.point_value);
             let fees = entry_fee + exit_fee;
+            let (direction, price, time, reconciled) = (lot.direction, lot.price, lot.time, lot.reconciled);
+            // A lot closed whole gives its ids to the round trip; a part copies them.
+            let (entry_fill_id, entry_order) = if lot.quantity.is_zero() {
+                let lot = self.lots.remove(index).unwrap_or_else(|| unreachable!("the lot was just read"));
+                (lot.fill_id, lot.client_order_id)
+            } else {
+                (lot.fill_id.clone(), lot.client_order_id.clone())
+            };
             closed.push(RoundTrip {
                 symbol: fill.symbol.clone(),
                 asset_class: instrument.asset_class,
-                side: lot.direction,
+                side: direction,
                 quantity,
-                entry_time: lot.time,
-                entry_price: lot.price,
+                entry_time: time,
+                entry_price: price,
                 exit_time: fill.time,
                 exit_price: fill.price,
-                gross_pnl: gross.normalize(),
-                fees: fees.normalize(),
-                net_pnl: (gross - fees).normalize(),
+                // Exact, as computed: whoever shows or stores them normalizes.
+                gross_pnl: gross,
+                fees,
+                net_pnl: gross - fees,
                 broker: fill.broker,
-                entry_fill_id: lot.fill_id.clone(),
+                entry_fill_id,
                 exit_fill_id: fill.fill_id.clone(),
-                entry_order: lot.client_order_id.clone(),
+                entry_order,
                 exit_order: fill.client_order_id.clone(),
-                reconciled: lot.reconciled || fill.reconciled,
+                reconciled: reconciled || fill.reconciled,
             });
-            if lot.quantity.is_zero() {
-                self.lots.remove(index);
-            }
         }
         if !exit.quantity.is_zero() {
             // Through flat: what is left opens the other way, with the rest of the fee.
@@ -366,7 +399,6 @@ impl Book {
         self.units += quantity;
         self.cost += quantity * fill.price;
         self.lots.push_back(Lot {
-            symbol: fill.symbol.clone(),
             direction,
             broker: fill.broker,
             fill_id: fill.fill_id.clone(),
@@ -411,6 +443,9 @@ impl Remainder {
 /// precision when finer); the last part takes all that is left, so shares
 /// always add up to the pot exactly.
 fn take_share(pot: &mut Decimal, part: Decimal, whole: Decimal) -> Decimal {
+    if pot.is_zero() {
+        return Decimal::ZERO; // no fee to share (most fills of a costless backtest)
+    }
     let share =
         if part >= whole || whole.is_zero() { *pot } else { (*pot * part / whole).round_dp(pot.scale().max(2)) };
     *pot -= share;

@@ -26,6 +26,7 @@ mod walk;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use noise_broker::FillReport;
 use noise_broker::sim::{SimConfig, SimState};
 use noise_core::config::NoiseConfig;
 use noise_core::instrument::{BrokerKind, Instrument};
@@ -129,12 +130,13 @@ pub const PROGRESS_EVERY: u64 = 1 << 16;
 struct BookAccount<'a> {
     book: &'a SimState,
     instruments: &'a BTreeMap<String, Instrument>,
+    /// Unrounded: to the cent only when the core asks (with the risk checks on).
     equity: Decimal,
 }
 
 impl AccountSource for BookAccount<'_> {
     fn equity(&self) -> Decimal {
-        self.equity
+        self.equity.round_dp(2)
     }
     fn cash(&self) -> Decimal {
         self.book.cash
@@ -170,7 +172,7 @@ pub fn run(
         symbols.push((s.instrument.clone(), pipeline, BrokerKind::Sim));
     }
     let cash = options.sim.starting_cash;
-    let core_options = CoreOptions { risk: options.risk, long_only: options.long_only, record_evaluations: false };
+    let core_options = CoreOptions { risk: options.risk, long_only: options.long_only, records: false };
     let mut core =
         EngineCore::new(config, symbols, core_options, RiskState::new(cash)).map_err(BacktestError::Schedule)?;
     core.start(first - TimeDelta::seconds(1));
@@ -194,6 +196,8 @@ pub fn run(
     let mut done = 0u64;
     let mut trades = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
+    // The batch being performed (swapped with `effects`, so both keep their capacity).
+    let mut batch: Vec<Effect> = Vec::new();
 
     while let Some(time) = runs.iter().filter_map(|r| r.series.bars.get(r.next)).map(|b| b.time).min() {
         let now = noise_core::market::one_minute_after(time);
@@ -203,16 +207,8 @@ pub fn run(
             run.next += 1;
             let instrument = &run.series.instrument;
             let fills = book.on_bar_closed_at(instrument, bar, now, &options.sim);
-            // The broker's news in the order a live engine hears it: order states, then fills.
-            if !book.changed.is_empty() {
-                for id in book.take_changed() {
-                    if let Some(state) = book.order(&id) {
-                        core.on_order_state(&state, &mut effects);
-                    }
-                }
-            }
-            for fill in &fills {
-                core.on_fill(fill, now, &mut effects);
+            if !book.changed.is_empty() || !fills.is_empty() {
+                hear_broker(&mut book, fills, &mut core, now, &mut effects);
             }
             core.on_bar(run.index, bar, now, &mut effects)?;
             done += 1;
@@ -227,10 +223,10 @@ pub fn run(
         }
         stats.push((now, last_equity.1));
         last_close = now;
-        let account = BookAccount { book: &book, instruments: &instruments, equity: equity.round_dp(2) };
+        let account = BookAccount { book: &book, instruments: &instruments, equity };
         core.close_minute(now, &account, &mut effects);
         if !effects.is_empty() {
-            perform(&mut effects, &mut book, &mut core, &instruments, now, &mut trades);
+            perform(&mut effects, &mut batch, &mut book, &mut core, &instruments, now, &mut trades);
         }
     }
     progress(done);
@@ -257,11 +253,44 @@ pub fn run(
     })
 }
 
+/// The broker's news of a bar in the order a live engine hears it: order
+/// states, then fills. (Out of line: most bars have none, and the loop over
+/// bars stays small.)
+#[inline(never)]
+fn hear_broker(
+    book: &mut SimState,
+    fills: Vec<FillReport>,
+    core: &mut EngineCore,
+    now: DateTime<Utc>,
+    effects: &mut Vec<Effect>,
+) {
+    // Taken and given back (emptied), so the list keeps its capacity.
+    let mut changed = std::mem::take(&mut book.changed);
+    for id in changed.drain(..) {
+        match book.orders.get(&id) {
+            // An order without a bracket is read in place (no legs to attach).
+            Some(o) if o.stop_loss.is_none() && o.take_profit.is_none() => core.on_order_state(&o.state, effects),
+            Some(_) => {
+                if let Some(state) = book.order(&id) {
+                    core.on_order_state(&state, effects);
+                }
+            }
+            None => {}
+        }
+    }
+    book.changed = changed;
+    for fill in fills {
+        core.on_fill(fill, now, effects);
+    }
+}
+
 /// What the backtest's shell does with the core's effects: orders go into
 /// the simulator's book (its answers back to the core), round trips into
 /// the trade list; nothing is stored per bar.
+#[inline(never)]
 fn perform(
     effects: &mut Vec<Effect>,
+    batch: &mut Vec<Effect>,
     book: &mut SimState,
     core: &mut EngineCore,
     instruments: &BTreeMap<String, Instrument>,
@@ -269,12 +298,13 @@ fn perform(
     trades: &mut Vec<RoundTrip>,
 ) {
     while !effects.is_empty() {
-        for effect in std::mem::take(effects) {
+        std::mem::swap(effects, batch);
+        for effect in batch.drain(..) {
             match effect {
                 Effect::Place { request, .. } => {
                     let Some(instrument) = instruments.get(request.symbol()) else { continue };
-                    let state = book.accept(&request, instrument, now);
-                    core.on_order_placed(&state, effects);
+                    let state = book.accept_in_place(&request, instrument, now);
+                    core.on_order_placed(state, effects);
                 }
                 Effect::Cancel { client_order_id } => {
                     if let Some(state) = book.cancel(&client_order_id) {

@@ -54,9 +54,10 @@ pub enum Effect {
         reason: String,
     },
     /// Record a fill and the round trips it closed (the position it
-    /// changed is written from the ledger with them).
+    /// changed is written from the ledger with them). The fill is left out
+    /// when the core keeps no records (a backtest wants the round trips only).
     Filled {
-        fill: Box<Fill>,
+        fill: Option<Box<Fill>>,
         round_trips: Vec<RoundTrip>,
     },
     /// Audit these risk transitions (the risk state is saved with them).

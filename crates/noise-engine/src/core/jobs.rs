@@ -14,15 +14,24 @@ pub struct JobClock {
     earliest: Option<DateTime<Utc>>,
 }
 
-const JOBS: [Job; 4] = [Job::EquitySnapshot, Job::EndOfDay, Job::DailyReset, Job::WeeklyReset];
+/// Every job the loop runs.
+pub const ALL: [Job; 4] = [Job::EquitySnapshot, Job::EndOfDay, Job::DailyReset, Job::WeeklyReset];
+/// The jobs that change what trades.
+pub const RESETS: [Job; 2] = [Job::DailyReset, Job::WeeklyReset];
 
 impl JobClock {
-    /// A clock whose jobs fire from after `start` on.
-    pub fn new(schedule: Schedule, start: DateTime<Utc>) -> Self {
-        let next = JOBS.iter().map(|job| (*job, schedule.next(*job, start))).collect();
+    /// A clock whose `jobs` fire from after `start` on.
+    pub fn new(schedule: Schedule, jobs: &[Job], start: DateTime<Utc>) -> Self {
+        let next = jobs.iter().map(|job| (*job, schedule.next(*job, start))).collect();
         let mut clock = Self { schedule, next, earliest: None };
         clock.earliest = clock.next.iter().filter_map(|(_, t)| *t).min();
         clock
+    }
+
+    /// Whether a job is due by `now`.
+    #[inline]
+    pub fn any_due(&self, now: DateTime<Utc>) -> bool {
+        self.earliest.is_some_and(|t| t <= now)
     }
 
     /// The firings due by `now` (at or before it), in time order, each once;

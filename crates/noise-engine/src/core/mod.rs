@@ -18,6 +18,8 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use foldhash::fast::RandomState;
+
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::America::New_York;
 use noise_broker::{AccountInfo, BrokerPosition, FillReport, OrderRequest, OrderState};
@@ -48,15 +50,16 @@ pub struct CoreOptions {
     pub risk: RiskMode,
     /// Short signals only close longs; they never open a short.
     pub long_only: bool,
-    /// Record every evaluation, rejected candidates included (the live
-    /// engine stores them; a backtest counts signals only).
-    pub record_evaluations: bool,
+    /// Produce the records and events a store and a log want (every
+    /// evaluation, decision and order state, snapshots, daily metrics). A
+    /// backtest wants only its orders and round trips, and skips building them.
+    pub records: bool,
 }
 
 impl CoreOptions {
     /// What `noise run` uses: every check, everything recorded.
     pub fn live() -> Self {
-        Self { risk: RiskMode::Checked, long_only: false, record_evaluations: true }
+        Self { risk: RiskMode::Checked, long_only: false, records: true }
     }
 }
 
@@ -137,14 +140,12 @@ pub struct EngineCore {
     risk_config: RiskConfig,
     options: CoreOptions,
     symbols: Vec<SymbolState>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, RandomState>,
     risk: RiskState,
     ledger: Ledger,
     orders: OrderBook,
-    /// Client order ids used already: never issued or registered again.
-    issued: HashSet<String>,
     /// Fills reported for orders that are not ours (audited once each).
-    ignored: HashSet<(BrokerKind, String)>,
+    ignored: HashSet<(BrokerKind, String), RandomState>,
     pending: Vec<Pending>,
     /// The scheduled jobs, once [`Self::start`] set the clock going.
     schedule: Option<Schedule>,
@@ -183,8 +184,7 @@ impl EngineCore {
             risk,
             ledger: Ledger::new(),
             orders: OrderBook::default(),
-            issued: HashSet::new(),
-            ignored: HashSet::new(),
+            ignored: HashSet::default(),
             pending: Vec::new(),
             schedule: Some(schedule),
             jobs: None,
@@ -268,7 +268,9 @@ impl EngineCore {
     /// changes nothing).
     pub fn start(&mut self, start: DateTime<Utc>) {
         if let Some(schedule) = self.schedule.take() {
-            self.jobs = Some(jobs::JobClock::new(schedule, start));
+            // Without records, only the jobs that change what trades: the breaker resets.
+            let jobs: &[Job] = if self.options.records { &jobs::ALL } else { &jobs::RESETS };
+            self.jobs = Some(jobs::JobClock::new(schedule, jobs, start));
         }
     }
 
@@ -290,15 +292,9 @@ impl EngineCore {
     /// Tracks an order read back from the store at start.
     pub fn track(&mut self, mut order: TrackedOrder) {
         order.booked = self.booked(&order.client_order_id);
-        self.issued.insert(order.client_order_id.clone());
         if !order.is_settled() {
             self.orders.insert(order);
         }
-    }
-
-    /// A client order id used before this process started.
-    pub fn mark_issued(&mut self, client_order_id: &str) {
-        self.issued.insert(client_order_id.to_string());
     }
 
     /// The account's figures, known without a minute closing (at start, or
@@ -322,11 +318,12 @@ impl EngineCore {
     /// minute closed (a gap in the data, a stopped engine) run now.
     #[inline]
     pub fn begin_minute(&mut self, at: DateTime<Utc>, out: &mut Vec<Effect>) {
-        self.run_due_jobs(at, out);
+        if self.jobs.as_ref().is_some_and(|jobs| jobs.any_due(at)) {
+            self.run_due_jobs(at, out);
+        }
     }
 
     /// The scheduled jobs due by `now`, each once, in time order.
-    #[inline]
     pub fn run_due_jobs(&mut self, now: DateTime<Utc>, out: &mut Vec<Effect>) {
         let Some(jobs) = self.jobs.as_mut() else { return };
         let due = jobs.due(now);
@@ -347,22 +344,24 @@ impl EngineCore {
     ) -> Result<(), SignalError> {
         let symbol = &mut self.symbols[index];
         symbol.last_close = Some(bar.close);
-        // Matched in place: the result is large and most bars have none.
-        match symbol.pipeline.on_bar(bar, now)? {
-            None => {}
-            Some(Evaluation::Rejected(candidate)) if self.options.record_evaluations => {
+        // Matched in place, not through `?`: the result is large and most bars
+        // have none, so only its tag should be read (a backtest's hottest line).
+        match symbol.pipeline.on_bar(bar, now) {
+            Ok(None) => {}
+            Ok(Some(Evaluation::Rejected(candidate))) if self.options.records => {
                 let tag = self.tag();
                 out.push(Effect::Evaluation { tag, evaluation: Box::new(Evaluation::Rejected(candidate)) });
             }
-            Some(Evaluation::Rejected(_)) => {}
-            Some(Evaluation::Signal(signal)) => {
+            Ok(Some(Evaluation::Rejected(_))) => {}
+            Ok(Some(Evaluation::Signal(signal))) => {
                 self.stats.signals += 1;
-                let tag = self.options.record_evaluations.then(|| self.tag());
+                let tag = self.options.records.then(|| self.tag());
                 if let Some(tag) = tag {
                     out.push(Effect::Evaluation { tag, evaluation: Box::new(Evaluation::Signal(signal.clone())) });
                 }
                 self.pending.push(Pending { symbol: index, tag, signal });
             }
+            Err(error) => return Err(error),
         }
         Ok(())
     }
@@ -371,34 +370,46 @@ impl EngineCore {
     /// risk state is marked at its equity (breakers may trip), every signal
     /// of the minute goes through the risk chain to its order, then the
     /// scheduled jobs due by `now` run (at the account's figures).
-    pub fn close_minute(&mut self, now: DateTime<Utc>, account: &dyn AccountSource, out: &mut Vec<Effect>) {
-        self.decide_minute(now, account, out);
-        self.run_due_jobs(now, out);
-    }
-
-    fn decide_minute(&mut self, now: DateTime<Utc>, account: &dyn AccountSource, out: &mut Vec<Effect>) {
-        let checked = self.options.risk == RiskMode::Checked;
-        if checked {
+    #[inline]
+    pub fn close_minute<A: AccountSource + ?Sized>(&mut self, now: DateTime<Utc>, account: &A, out: &mut Vec<Effect>) {
+        // Most minutes of a backtest: nothing to mark, decide or run; kept small to inline.
+        if matches!(self.options.risk, RiskMode::Checked) {
             let equity = account.equity();
             self.equity = Some(equity);
             if self.marked != Some(equity) {
-                let events = self.risk.mark_equity(equity, now, &self.risk_config);
-                self.marked = Some(equity);
-                if !events.is_empty() {
-                    out.push(Effect::Risk(events));
-                }
+                self.mark_equity(equity, now, out);
             }
         }
-        self.cash = Some(account.cash());
-        if self.pending.is_empty() {
-            return;
+        if !self.pending.is_empty() {
+            self.decide_pending(now, account, out);
         }
+        if self.jobs.as_ref().is_some_and(|jobs| jobs.any_due(now)) {
+            self.cash = Some(account.cash());
+            self.run_due_jobs(now, out);
+        }
+    }
+
+    fn mark_equity(&mut self, equity: Decimal, now: DateTime<Utc>, out: &mut Vec<Effect>) {
+        let events = self.risk.mark_equity(equity, now, &self.risk_config);
+        self.marked = Some(equity);
+        if !events.is_empty() {
+            out.push(Effect::Risk(events));
+        }
+    }
+
+    /// Every signal of the minute through the risk chain to its order.
+    #[inline(never)]
+    fn decide_pending<A: AccountSource + ?Sized>(&mut self, now: DateTime<Utc>, account: &A, out: &mut Vec<Effect>) {
+        self.cash = Some(account.cash());
+        let checked = matches!(self.options.risk, RiskMode::Checked);
         let mut snapshot = if checked { account.snapshot() } else { zero_account() };
         let mut positions = self.position_snapshots();
-        let pending = std::mem::take(&mut self.pending);
-        for Pending { symbol, tag, signal } in pending {
+        // Taken and given back, so the buffer keeps its capacity from minute to minute.
+        let mut pending = std::mem::take(&mut self.pending);
+        for Pending { symbol, tag, signal } in pending.drain(..) {
             self.decide_one(symbol, tag, &signal, now, &mut snapshot, &mut positions, out);
         }
+        self.pending = pending;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -430,21 +441,24 @@ impl EngineCore {
             self.options.risk,
             now,
         );
-        let approval = decision.approval().cloned();
         if let Verdict::Block { reason } = &decision.verdict {
             self.stats.not_traded += 1;
             *self.stats.not_traded_by.entry(reason.code()).or_default() += 1;
         }
-        let decision_tag = self.tag();
-        out.push(Effect::Decision { tag: decision_tag, signal: signal_tag, decision: Box::new(decision) });
-        let (Some(request), Some(approval)) = (order, approval) else { return };
-        // A minute acted on already (a restart re-processed it): never a second order.
-        if !self.issued.insert(request.client_order_id().to_string()) {
-            return;
+        // An order for this minute and symbol exists (a restart re-processed the
+        // minute): never a second one. The store's UNIQUE client order id is the
+        // final word for one that is settled already.
+        let order = order.filter(|request| !self.orders.contains(request.client_order_id()));
+        if let (Some(_), Some(approval)) = (&order, decision.approval()) {
+            reserve(approval, &self.symbols[index].instrument, account, positions);
         }
+        let decision_tag = self.tag();
+        if self.options.records {
+            out.push(Effect::Decision { tag: decision_tag, signal: signal_tag, decision: Box::new(decision) });
+        }
+        let Some(request) = order else { return };
         let broker = self.symbols[index].broker;
         self.place(decision_tag, signal_tag, broker, request, Legs::Cancel, now, out);
-        reserve(&approval, &self.symbols[index].instrument, account, positions);
     }
 
     /// Tracks an approved order as an intent and asks for it to be sent;
@@ -518,12 +532,14 @@ impl EngineCore {
 
     /// The broker accepted an order: its state, and the event that says so.
     pub fn on_order_placed(&mut self, state: &OrderState, out: &mut Vec<Effect>) {
-        out.push(Effect::Emit(EngineEvent::OrderPlaced {
-            client_order_id: state.client_order_id.clone(),
-            symbol: state.symbol.clone(),
-            side: state.side,
-            quantity: state.quantity,
-        }));
+        if self.options.records {
+            out.push(Effect::Emit(EngineEvent::OrderPlaced {
+                client_order_id: state.client_order_id.clone(),
+                symbol: state.symbol.clone(),
+                side: state.side,
+                quantity: state.quantity,
+            }));
+        }
         self.on_order_state(state, out);
     }
 
@@ -586,27 +602,41 @@ impl EngineCore {
     /// What a broker says about an order (and its bracket legs, registered
     /// the first time they appear). Fills come as fills, not from here.
     pub fn on_order_state(&mut self, state: &OrderState, out: &mut Vec<Effect>) {
+        if !self.orders.contains(&state.client_order_id) {
+            return;
+        }
+        if !state.legs.is_empty() {
+            self.register_legs(state, out);
+        }
+        self.apply_state(state, out);
+    }
+
+    /// A bracket's legs, registered the first time they appear, and their states.
+    fn register_legs(&mut self, state: &OrderState, out: &mut Vec<Effect>) {
         let Some(parent) = self.orders.get(&state.client_order_id).cloned() else { return };
         for leg in &state.legs {
-            if !self.orders.contains(&leg.client_order_id) && self.issued.insert(leg.client_order_id.clone()) {
+            // A leg seen again after it settled is registered again, harmlessly: the
+            // ledger's booked units settle it at once, the store inserts it once.
+            if !self.orders.contains(&leg.client_order_id) {
                 let mut tracked = orders::tracked_from_state(leg, parent.broker, Intent::Exit, Some(&parent));
                 // Recorded as a new row (status `intent`); the broker's state is applied just below.
                 tracked.status = OrderStatus::Intent;
                 tracked.filled = Decimal::ZERO;
                 tracked.booked = self.booked(&leg.client_order_id);
                 self.orders.insert(tracked);
-                let mut registered = leg.clone();
-                registered.legs.clear();
-                registered.updated_at = parent.created_at;
-                out.push(Effect::LegRegistered {
-                    parent: parent.client_order_id.clone(),
-                    broker: parent.broker,
-                    leg: Box::new(registered),
-                });
+                if self.options.records {
+                    let mut registered = leg.clone();
+                    registered.legs.clear();
+                    registered.updated_at = parent.created_at;
+                    out.push(Effect::LegRegistered {
+                        parent: parent.client_order_id.clone(),
+                        broker: parent.broker,
+                        leg: Box::new(registered),
+                    });
+                }
             }
             self.apply_state(leg, out);
         }
-        self.apply_state(state, out);
     }
 
     fn apply_state(&mut self, state: &OrderState, out: &mut Vec<Effect>) {
@@ -621,11 +651,18 @@ impl EngineCore {
         order.status = state.status;
         order.filled = state.filled_quantity;
         order.quantity = state.quantity;
-        order.broker_order_id = Some(state.broker_order_id.clone());
-        let mut recorded = state.clone();
-        recorded.legs.clear();
-        out.push(Effect::OrderUpdated(Box::new(recorded)));
-        self.orders.forget_if_settled(&state.client_order_id);
+        if order.broker_order_id.as_deref() != Some(state.broker_order_id.as_str()) {
+            order.broker_order_id = Some(state.broker_order_id.clone());
+        }
+        let settled = order.is_settled();
+        if self.options.records {
+            let mut recorded = state.clone();
+            recorded.legs.clear();
+            out.push(Effect::OrderUpdated(Box::new(recorded)));
+        }
+        if settled {
+            self.orders.forget_if_settled(&state.client_order_id);
+        }
     }
 
     // ---------------------------------------------------------------- fills
@@ -644,10 +681,14 @@ impl EngineCore {
     /// fill id), with the round trips it closed, the risk state's update and
     /// the order's booked units. A fill of an order that is not ours is left
     /// to reconciliation (audited once).
-    pub fn on_fill(&mut self, report: &FillReport, now: DateTime<Utc>, out: &mut Vec<Effect>) {
-        let order =
-            self.orders.find(report.client_order_id.as_deref(), report.broker, &report.broker_order_id).cloned();
-        let Some(order) = order else {
+    pub fn on_fill(&mut self, report: FillReport, now: DateTime<Utc>, out: &mut Vec<Effect>) {
+        let order = self.orders.find(report.client_order_id.as_deref(), report.broker, &report.broker_order_id);
+        // Only what the fill needs of its order (this runs for every fill of a backtest):
+        // its id (the report's when it names it), the entry it protects, whether the symbols agree.
+        let named = report.client_order_id.is_some();
+        let mine =
+            order.map(|o| ((!named).then(|| o.client_order_id.clone()), o.parent.clone(), o.symbol == report.symbol));
+        let Some((known_id, protects, same_symbol)) = mine else {
             if !self.ledger.has_applied(report.broker, &report.fill_id)
                 && self.ignored.insert((report.broker, report.fill_id.clone()))
             {
@@ -658,21 +699,19 @@ impl EngineCore {
             }
             return;
         };
-        if order.symbol != report.symbol {
+        if !same_symbol {
             if self.ignored.insert((report.broker, report.fill_id.clone())) {
-                out.push(Effect::Audit {
-                    event: "fill_refused",
-                    details: json!({"fill": report, "why": format!("order {} is for {}", order.client_order_id, order.symbol)}),
-                });
+                let why = "its order is for another symbol";
+                out.push(Effect::Audit { event: "fill_refused", details: json!({"fill": report, "why": why}) });
             }
             return;
         }
         let fill = Fill {
             broker: report.broker,
-            fill_id: report.fill_id.clone(),
-            client_order_id: Some(order.client_order_id.clone()),
-            protects: order.parent.clone(),
-            symbol: order.symbol.clone(),
+            fill_id: report.fill_id,
+            client_order_id: known_id.or(report.client_order_id),
+            protects,
+            symbol: report.symbol,
             side: report.side,
             quantity: report.quantity,
             price: report.price,
@@ -681,16 +720,17 @@ impl EngineCore {
             reconciled: false,
         };
         self.book_fill(fill, now, out);
-        if let Some(tracked) = self.orders.get_mut(&order.client_order_id) {
-            tracked.booked = self.ledger.booked(&order.client_order_id);
-        }
-        self.orders.forget_if_settled(&order.client_order_id);
     }
 
-    /// Books one fill in the ledger; its effects and the risk state's update.
+    /// Books one fill in the ledger: its effects, the risk state's update,
+    /// and its order's booked units (the order settles once all are).
     fn book_fill(&mut self, fill: Fill, now: DateTime<Utc>, out: &mut Vec<Effect>) {
         let Some(index) = self.symbol_index(&fill.symbol) else { return };
-        match self.ledger.apply(&fill, &self.symbols[index].instrument) {
+        let applied = self.ledger.apply(&fill, &self.symbols[index].instrument);
+        if let Some(order) = fill.client_order_id.as_deref() {
+            self.orders.book(order, self.ledger.booked(order));
+        }
+        match applied {
             Err(error) => {
                 if self.ignored.insert((fill.broker, fill.fill_id.clone())) {
                     out.push(Effect::Audit {
@@ -709,14 +749,18 @@ impl EngineCore {
                 }
             }
             Ok(Applied::Booked { round_trips }) => {
-                if !round_trips.is_empty() {
+                // With the risk checks off (a backtest on the peers' terms) nothing reads the risk state.
+                if !round_trips.is_empty() && self.options.risk == RiskMode::Checked {
                     let events = self.risk.update_on_close(&round_trips, now, &self.risk_config);
                     if !events.is_empty() {
                         out.push(Effect::Risk(events));
                     }
+                }
+                if self.options.records && !round_trips.is_empty() {
                     self.tally(&round_trips);
                 }
-                out.push(Effect::Filled { fill: Box::new(fill), round_trips });
+                let fill = self.options.records.then(|| Box::new(fill));
+                out.push(Effect::Filled { fill, round_trips });
             }
         }
     }
@@ -905,7 +949,7 @@ impl EngineCore {
             let decision = risk::kill_switch_exit(position, now);
             let Some(approval) = decision.approval() else { continue };
             let id = format!("{}-flatten", client_order_id(now, &position.symbol));
-            if !self.issued.insert(id.clone()) {
+            if self.orders.contains(&id) {
                 continue;
             }
             let request = OrderRequest::from_approval(approval, id.clone());

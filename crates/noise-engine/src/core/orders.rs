@@ -111,6 +111,16 @@ impl OrderBook {
         settled
     }
 
+    /// Sets an order's booked units; drops it once that settles it (one
+    /// lookup when it does not: the common case of a fill).
+    pub fn book(&mut self, client_order_id: &str, booked: Decimal) {
+        let Some(order) = self.orders.get_mut(client_order_id) else { return };
+        order.booked = booked;
+        if order.is_settled() {
+            self.orders.remove(client_order_id);
+        }
+    }
+
     /// Entry orders still to fill, with the units left.
     pub fn pending_entries(&self) -> impl Iterator<Item = (&TrackedOrder, Decimal)> {
         self.orders

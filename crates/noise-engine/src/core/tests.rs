@@ -96,10 +96,7 @@ fn report(
 }
 
 fn filled(effects: &[Effect]) -> Vec<&Fill> {
-    effects
-        .iter()
-        .filter_map(|e| if let Effect::Filled { fill, .. } = e { Some(fill.as_ref()) } else { None })
-        .collect()
+    effects.iter().filter_map(|e| if let Effect::Filled { fill, .. } = e { fill.as_deref() } else { None }).collect()
 }
 
 fn round_trips(effects: &[Effect]) -> Vec<&RoundTrip> {
@@ -125,8 +122,8 @@ fn a_bracket_from_entry_fill_to_the_stop_that_closes_its_lot() {
     assert_eq!(out.iter().filter(|e| matches!(e, Effect::LegRegistered { .. })).count(), 2);
     assert!(core.orders().get("e1").is_some(), "filled, but its fills are not booked yet");
     // Fills are told by the broker's order id alone (as Alpaca reports them).
-    core.on_fill(&report("f1", None, "B-e1", Side::Buy, dec!(4), dec!(600), at(14, 31)), at(14, 32), &mut out);
-    core.on_fill(&report("f2", Some("e1"), "B-e1", Side::Buy, dec!(6), dec!(601), at(14, 31)), at(14, 32), &mut out);
+    core.on_fill(report("f1", None, "B-e1", Side::Buy, dec!(4), dec!(600), at(14, 31)), at(14, 32), &mut out);
+    core.on_fill(report("f2", Some("e1"), "B-e1", Side::Buy, dec!(6), dec!(601), at(14, 31)), at(14, 32), &mut out);
     assert!(core.orders().get("e1").is_none(), "settled once every filled unit is booked");
     assert_eq!(core.ledger().position("SPY"), dec!(10));
     // The stop fires; the target is cancelled (OCO).
@@ -136,7 +133,7 @@ fn a_bracket_from_entry_fill_to_the_stop_that_closes_its_lot() {
     core.on_order_state(&stop, &mut out);
     core.on_order_state(&state("e1-tp", Side::Sell, OrderType::Limit, OrderStatus::Cancelled, dec!(0)), &mut out);
     core.on_fill(
-        &report("f3", Some("e1-sl"), "B-e1-sl", Side::Sell, dec!(10), dec!(598), at(15, 0)),
+        report("f3", Some("e1-sl"), "B-e1-sl", Side::Sell, dec!(10), dec!(598), at(15, 0)),
         at(15, 1),
         &mut out,
     );
@@ -156,15 +153,15 @@ fn a_fill_reported_twice_is_booked_once_and_a_conflicting_one_is_audited() {
     core.track(entry("e1", at(14, 30)));
     let mut out = Vec::new();
     let first = report("f1", Some("e1"), "B-e1", Side::Buy, dec!(10), dec!(600), at(14, 31));
-    core.on_fill(&first, at(14, 32), &mut out);
-    core.on_fill(&first, at(14, 33), &mut out);
+    core.on_fill(first.clone(), at(14, 32), &mut out);
+    core.on_fill(first.clone(), at(14, 33), &mut out);
     assert_eq!(filled(&out).len(), 1);
     // The order is still open (its state said nothing yet), so a changed report is compared.
     core.track(entry("e2", at(14, 30)));
     let mut changed = report("f9", Some("e2"), "B-e2", Side::Buy, dec!(5), dec!(600), at(14, 31));
-    core.on_fill(&changed, at(14, 32), &mut out);
+    core.on_fill(changed.clone(), at(14, 32), &mut out);
     changed.price = dec!(700);
-    core.on_fill(&changed, at(14, 33), &mut out);
+    core.on_fill(changed.clone(), at(14, 33), &mut out);
     assert!(out.iter().any(|e| matches!(e, Effect::Audit { event: "fill_conflict", .. })));
     assert_eq!(core.ledger().position("SPY"), dec!(15));
 }
@@ -174,8 +171,8 @@ fn a_fill_of_an_order_not_ours_is_left_to_reconciliation_and_audited_once() {
     let mut core = core();
     let mut out = Vec::new();
     let foreign = report("x1", Some("someone-else"), "B-x", Side::Buy, dec!(1), dec!(600), at(14, 31));
-    core.on_fill(&foreign, at(14, 32), &mut out);
-    core.on_fill(&foreign, at(14, 33), &mut out);
+    core.on_fill(foreign.clone(), at(14, 32), &mut out);
+    core.on_fill(foreign.clone(), at(14, 33), &mut out);
     let audits = out.iter().filter(|e| matches!(e, Effect::Audit { event: "fill_not_ours", .. })).count();
     assert_eq!((audits, core.ledger().position("SPY")), (1, Decimal::ZERO));
 }

@@ -249,14 +249,14 @@ impl Serialize for Trades<'_> {
         serializer.collect_seq(self.0.iter().map(|t| TradeJson {
             symbol: &t.symbol,
             side: t.side,
-            qty: t.quantity,
+            qty: t.quantity.normalize(),
             entry_time: t.entry_time,
-            entry_price: t.entry_price,
+            entry_price: t.entry_price.normalize(),
             exit_time: t.exit_time,
-            exit_price: t.exit_price,
-            gross_pnl: t.gross_pnl,
-            fees: t.fees,
-            pnl: t.net_pnl,
+            exit_price: t.exit_price.normalize(),
+            gross_pnl: t.gross_pnl.normalize(),
+            fees: t.fees.normalize(),
+            pnl: t.net_pnl.normalize(),
             entry_fill_id: &t.entry_fill_id,
             exit_fill_id: &t.exit_fill_id,
         }))
@@ -372,8 +372,8 @@ pub fn store(db: &Path, run: &Run<'_>) -> Result<i64, Failure> {
             entry_price: t.entry_price,
             exit_time: t.exit_time,
             exit_price: t.exit_price,
-            pnl: t.net_pnl,
-            fees: t.fees,
+            pnl: t.net_pnl.normalize(),
+            fees: t.fees.normalize(),
         })
         .collect();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::internal)?;
