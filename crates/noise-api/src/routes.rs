@@ -527,7 +527,7 @@ pub async fn trade(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -
     let mut rows = noise_store::fills::of_orders(&mut conn, &orders).await?;
     // A reconciliation fill belongs to no order: fetched by its id.
     for fill_id in [&trade.entry_fill_id, &trade.exit_fill_id] {
-        if !rows.iter().any(|r| &r.fill.fill_id == fill_id)
+        if !rows.iter().any(|r| r.fill.fill_id == fill_id)
             && let Some(row) = noise_store::fills::by_fill_id(&mut conn, trade.broker, fill_id).await?
         {
             rows.push(row);

@@ -16,6 +16,7 @@ pub mod tradovate;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use noise_core::instrument::{AssetClass, BrokerKind};
 use noise_core::market::Bar;
 use noise_core::order::{OrderStatus, OrderType};
@@ -72,8 +73,8 @@ pub enum OrderKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrderRequest {
     kind: OrderKind,
-    client_order_id: String,
-    symbol: String,
+    client_order_id: CompactString,
+    symbol: CompactString,
     side: Side,
     intent: Intent,
     quantity: Decimal,
@@ -95,16 +96,16 @@ impl OrderKind {
 impl OrderRequest {
     /// A market order for what the risk manager approved, under the client
     /// order id the engine has already stored (write-ahead).
-    pub fn from_approval(approval: &Approval, client_order_id: impl Into<String>) -> Self {
+    pub fn from_approval(approval: &Approval, client_order_id: impl Into<CompactString>) -> Self {
         Self::from_approval_as(approval, client_order_id, OrderKind::Market)
     }
 
     /// A limit or stop order for what the risk manager approved.
-    pub fn from_approval_as(approval: &Approval, client_order_id: impl Into<String>, kind: OrderKind) -> Self {
+    pub fn from_approval_as(approval: &Approval, client_order_id: impl Into<CompactString>, kind: OrderKind) -> Self {
         Self {
             kind,
             client_order_id: client_order_id.into(),
-            symbol: approval.symbol().to_string(),
+            symbol: approval.symbol().into(),
             side: approval.side(),
             intent: approval.intent(),
             quantity: approval.quantity(),
@@ -145,13 +146,13 @@ pub struct FillReport {
     pub broker: BrokerKind,
     /// The broker's id of this execution (Alpaca's activity id, Tradovate's
     /// fill id, the simulator's `SIMF-<n>`): unique per broker.
-    pub fill_id: String,
+    pub fill_id: CompactString,
     /// The broker's id of the order that filled.
-    pub broker_order_id: String,
+    pub broker_order_id: CompactString,
     /// Our client order id of that order, when the broker says it.
-    pub client_order_id: Option<String>,
+    pub client_order_id: Option<CompactString>,
     /// Our symbol (the product root for futures).
-    pub symbol: String,
+    pub symbol: CompactString,
     pub side: Side,
     pub quantity: Decimal,
     pub price: Decimal,
@@ -164,9 +165,9 @@ pub struct FillReport {
 /// What a broker knows about one order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderState {
-    pub client_order_id: String,
-    pub broker_order_id: String,
-    pub symbol: String,
+    pub client_order_id: CompactString,
+    pub broker_order_id: CompactString,
+    pub symbol: CompactString,
     pub side: Side,
     /// Market, limit or stop (a bracket's take-profit and stop-loss legs).
     #[serde(default)]

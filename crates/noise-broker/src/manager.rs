@@ -388,10 +388,10 @@ mod tests {
             self.down()?;
             let fill = FillReport {
                 broker: self.kind,
-                fill_id: format!("{:?}-1", self.kind),
+                fill_id: compact_str::format_compact!("{:?}-1", self.kind),
                 broker_order_id: "1".into(),
                 client_order_id: None,
-                symbol: self.held[0].symbol.clone(),
+                symbol: self.held[0].symbol.as_str().into(),
                 side: noise_core::risk::Side::Buy,
                 quantity: dec!(1),
                 price: dec!(1),

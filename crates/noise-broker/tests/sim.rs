@@ -45,7 +45,10 @@ async fn market_order_fills_at_the_next_open_with_slippage_and_is_idempotent() {
     assert_eq!(filled.len(), 1);
     let report = &filled[0];
     assert_eq!(report.client_order_id.as_deref(), Some("c-1"));
-    assert_eq!((report.fill_id.as_str(), report.quantity, report.price), ("SIMF-1", approval.quantity(), fill));
+    assert_eq!(
+        (report.fill_id.as_str(), report.quantity, report.price),
+        ("SIMF-0000000001", approval.quantity(), fill)
+    );
     assert_eq!(report.time, at, "a fill happens at the open of the bar it fills in");
     assert_eq!(sim.fills_since(at).await.unwrap(), filled, "and the broker keeps it");
     assert!(sim.fills_since(at + TimeDelta::seconds(1)).await.unwrap().is_empty());
@@ -195,7 +198,7 @@ async fn the_rest_of_an_entry_is_cancelled_once_its_bracket_fired() {
     sim.place_order(&OrderRequest::from_approval(&approval, "b-1")).await.unwrap();
     // Ten shares fill at the open; the bar runs through the target: the leg fires for those ten.
     let filled = sim.on_bar("SPY", &bar(at, e, target + dec!(0.5), e - dec!(0.01), target)).await.unwrap();
-    let ids: Vec<_> = filled.iter().map(|f| (f.client_order_id.clone().unwrap(), f.quantity)).collect();
+    let ids: Vec<_> = filled.iter().map(|f| (f.client_order_id.clone().unwrap().to_string(), f.quantity)).collect();
     assert_eq!(ids, [("b-1".to_string(), dec!(10)), ("b-1-tp".to_string(), dec!(10))]);
     // The next bar fills nothing: the entry's rest is cancelled.
     let next = sim.on_bar("SPY", &bar(at + TimeDelta::minutes(1), e, e, e, e)).await.unwrap();

@@ -167,7 +167,7 @@ fn verify_fills_and_round_trips(db: &Path, broker: &serde_json::Value, runtime: 
     for order in &orders {
         let booked: Decimal = fills
             .iter()
-            .filter(|f| f.client_order_id.as_ref() == Some(&order.client_order_id))
+            .filter(|f| f.client_order_id.as_deref() == Some(order.client_order_id.as_str()))
             .map(|f| f.quantity)
             .sum();
         assert_eq!(booked, order.filled_quantity, "{}: fills booked vs filled at the broker", order.client_order_id);

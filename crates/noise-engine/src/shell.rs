@@ -10,6 +10,7 @@
 //! of being sent; then the broker calls; then one transaction with their
 //! answers.
 
+use compact_str::CompactString;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -42,7 +43,7 @@ const REBUILD_BATCH: u32 = 10_000;
 /// A broker call the core asked for, made after its intent is stored.
 enum Command {
     Place(OrderRequest),
-    Cancel(String),
+    Cancel(CompactString),
 }
 
 pub struct Engine {
@@ -195,7 +196,7 @@ impl Engine {
         grace: TimeDelta,
         out: &mut Vec<Effect>,
     ) -> Result<(), EngineError> {
-        let ids: Vec<String> = self.core.orders().iter().map(|o| o.client_order_id.clone()).collect();
+        let ids: Vec<CompactString> = self.core.orders().iter().map(|o| o.client_order_id.clone()).collect();
         for id in ids {
             match self.broker.order_status(&id).await? {
                 Some(state) => self.core.on_order_state(&state, out),
@@ -358,9 +359,9 @@ impl Engine {
                 Effect::LegRegistered { parent, broker, leg } => {
                     let signal_id = trades::by_client_order_id(&mut tx, &parent).await?.and_then(|p| p.signal_id);
                     let order = NewOrder {
-                        client_order_id: leg.client_order_id.clone(),
+                        client_order_id: leg.client_order_id.to_string(),
                         broker,
-                        symbol: leg.symbol.clone(),
+                        symbol: leg.symbol.to_string(),
                         side: leg.side,
                         intent: noise_core::risk::Intent::Exit,
                         quantity: leg.quantity,
@@ -368,7 +369,7 @@ impl Engine {
                         limit_price: None,
                         stop_loss: None,
                         take_profit: None,
-                        parent: Some(parent),
+                        parent: Some(parent.to_string()),
                         signal_id,
                         risk_decision: None,
                         created_at: leg.updated_at,
@@ -418,7 +419,7 @@ impl Engine {
                     if let Some(order) = &fill.client_order_id {
                         trades::set_booked(&mut tx, order, self.core.ledger().booked(order)).await?;
                     }
-                    touched.insert(fill.symbol.clone());
+                    touched.insert(fill.symbol.to_string());
                     events.push(EngineEvent::Fill(fill));
                     for trip in round_trips {
                         records::insert_round_trip(&mut tx, &trip).await?;
@@ -493,10 +494,10 @@ fn new_order(
 /// A stored order as the core tracks it.
 fn tracked(row: &trades::OrderRow) -> TrackedOrder {
     TrackedOrder {
-        client_order_id: row.client_order_id.clone(),
+        client_order_id: row.client_order_id.as_str().into(),
         broker: row.broker,
-        broker_order_id: row.broker_order_id.clone(),
-        symbol: row.symbol.clone(),
+        broker_order_id: row.broker_order_id.as_deref().map(Into::into),
+        symbol: row.symbol.as_str().into(),
         side: row.side,
         intent: row.intent,
         order_type: row.order_type,
@@ -504,7 +505,7 @@ fn tracked(row: &trades::OrderRow) -> TrackedOrder {
         status: row.status,
         filled: row.filled_quantity,
         booked: row.booked_quantity,
-        parent: row.parent.clone(),
+        parent: row.parent.as_deref().map(Into::into),
         created_at: row.created_at,
     }
 }

@@ -69,7 +69,7 @@ fn change_at_the_broker(path: &Path, flip: &str, open: &str, price: Decimal) {
     new.quantity = Decimal::from(3);
     new.average_price = price;
     new.last_price = price;
-    state.positions.insert(open.to_string(), new);
+    state.positions.insert(open.into(), new);
     for order in state.orders.values_mut() {
         if (order.state.symbol == flip || order.state.symbol == open) && !order.state.status.is_final() {
             order.state.status = OrderStatus::Cancelled;
@@ -108,7 +108,8 @@ async fn run_and_check(seed: u64) {
     drop(trade(dir.path(), &config, seed, 2_900, None).await);
     let sim: SimState = serde_json::from_slice(&std::fs::read(dir.path().join("sim.json")).unwrap()).unwrap();
     let held = sim.positions.keys().next().cloned().expect("positions open after 2,900 minutes");
-    let fresh = config.instruments.iter().map(|i| i.symbol.clone()).find(|s| !sim.positions.contains_key(s)).unwrap();
+    let fresh =
+        config.instruments.iter().map(|i| i.symbol.clone()).find(|s| !sim.positions.contains_key(s.as_str())).unwrap();
     change_at_the_broker(&dir.path().join("sim.json"), &held, &fresh, last_signal_price(dir.path(), &fresh).await);
     // Trading on into the US afternoon, then the kill switch while both markets are open.
     drop(trade(dir.path(), &config, seed, 200, None).await);
@@ -120,7 +121,9 @@ async fn run_and_check(seed: u64) {
     // The run exercised what it must.
     let partial = orders
         .iter()
-        .filter(|o| fills.iter().filter(|f| f.client_order_id.as_ref() == Some(&o.client_order_id)).count() > 1)
+        .filter(|o| {
+            fills.iter().filter(|f| f.client_order_id.as_deref() == Some(o.client_order_id.as_str())).count() > 1
+        })
         .count();
     let legs = fills.iter().filter(|f| f.protects.is_some()).count();
     let reconciled = fills.iter().filter(|f| f.reconciled).count();
@@ -172,7 +175,7 @@ async fn run_and_check(seed: u64) {
     for order in &orders {
         let booked: Decimal = fills
             .iter()
-            .filter(|f| f.client_order_id.as_ref() == Some(&order.client_order_id))
+            .filter(|f| f.client_order_id.as_deref() == Some(order.client_order_id.as_str()))
             .map(|f| f.quantity)
             .sum();
         assert_eq!(booked, order.filled_quantity, "seed {seed}: {} booked vs filled", order.client_order_id);

@@ -30,10 +30,10 @@ pub async fn insert(conn: &mut SqliteConnection, fill: &Fill, recorded_at: DateT
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (broker, fill_id) DO NOTHING",
     )
     .bind(fill.broker.as_str())
-    .bind(&fill.fill_id)
-    .bind(&fill.client_order_id)
-    .bind(&fill.protects)
-    .bind(&fill.symbol)
+    .bind(fill.fill_id.as_str())
+    .bind(fill.client_order_id.as_deref())
+    .bind(fill.protects.as_deref())
+    .bind(fill.symbol.as_str())
     .bind(fill.side.as_str())
     .bind(fill.quantity.normalize().to_string())
     .bind(fill.price.normalize().to_string())
@@ -57,10 +57,10 @@ fn decode(r: &SqliteRow) -> Result<FillRow, StoreError> {
         id,
         fill: Fill {
             broker: word(&what("broker"), &text("broker")?)?,
-            fill_id: text("fill_id")?,
-            client_order_id: r.try_get("client_order_id")?,
-            protects: r.try_get("protects")?,
-            symbol: text("symbol")?,
+            fill_id: text("fill_id")?.into(),
+            client_order_id: r.try_get::<Option<String>, _>("client_order_id")?.map(Into::into),
+            protects: r.try_get::<Option<String>, _>("protects")?.map(Into::into),
+            symbol: text("symbol")?.into(),
             side: word(&what("side"), &text("side")?)?,
             quantity: decimal(&what("quantity"), &text("quantity")?)?,
             price: decimal(&what("price"), &text("price")?)?,

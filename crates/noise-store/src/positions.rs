@@ -2,6 +2,7 @@
 //! transaction of the fills that change them; reconciliation keeps them in
 //! line with the broker by booking fills, never by overwriting these rows).
 
+use compact_str::CompactString;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -29,7 +30,7 @@ pub struct PositionRow {
 }
 
 /// A symbol's lots as last written: (broker, fill id) → (quantity, fees).
-pub type WrittenLots = HashMap<(BrokerKind, String), (Decimal, Decimal)>;
+pub type WrittenLots = HashMap<(BrokerKind, CompactString), (Decimal, Decimal)>;
 
 /// Brings `symbol`'s stored position and lots to what `book` holds (a flat
 /// or absent book removes them), writing only the lots that changed since
@@ -54,7 +55,7 @@ pub async fn write_book(
                     .bind(lot.quantity.normalize().to_string())
                     .bind(lot.fees.normalize().to_string())
                     .bind(lot.broker.as_str())
-                    .bind(&lot.fill_id)
+                    .bind(lot.fill_id.as_str())
                     .execute(&mut *conn)
                     .await?;
             }
@@ -65,7 +66,7 @@ pub async fn write_book(
     for (broker_of_lot, fill_id) in written.keys().filter(|k| !now.contains_key(*k)) {
         sqlx::query("DELETE FROM lots WHERE broker = ? AND fill_id = ?")
             .bind(broker_of_lot.as_str())
-            .bind(fill_id)
+            .bind(fill_id.as_str())
             .execute(&mut *conn)
             .await?;
     }
@@ -99,8 +100,8 @@ async fn insert_lot(conn: &mut SqliteConnection, symbol: &str, lot: &Lot) -> Res
     .bind(symbol)
     .bind(direction_word(lot.direction))
     .bind(lot.broker.as_str())
-    .bind(&lot.fill_id)
-    .bind(&lot.client_order_id)
+    .bind(lot.fill_id.as_str())
+    .bind(lot.client_order_id.as_deref())
     .bind(lot.quantity.normalize().to_string())
     .bind(lot.price.normalize().to_string())
     .bind(time(lot.time))
@@ -156,8 +157,8 @@ pub async fn lots(conn: &mut SqliteConnection) -> Result<Vec<(String, Lot)>, Sto
             let lot = Lot {
                 direction: direction_of(&what("direction"), &direction)?,
                 broker: word(&what("broker"), &broker)?,
-                fill_id,
-                client_order_id,
+                fill_id: fill_id.into(),
+                client_order_id: client_order_id.map(Into::into),
                 quantity: decimal(&what("quantity"), &q)?,
                 price: decimal(&what("price"), &p)?,
                 time: parse_time(&what("time"), &t)?,

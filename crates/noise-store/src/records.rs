@@ -24,7 +24,7 @@ pub async fn insert_round_trip(conn: &mut SqliteConnection, t: &RoundTrip) -> Re
                                     entry_fill_id, exit_fill_id, entry_order, exit_order, reconciled)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
-    .bind(&t.symbol)
+    .bind(t.symbol.as_str())
     .bind(asset_class_word(t.asset_class))
     .bind(direction_word(t.side))
     .bind(t.quantity.normalize().to_string())
@@ -37,10 +37,10 @@ pub async fn insert_round_trip(conn: &mut SqliteConnection, t: &RoundTrip) -> Re
     .bind(t.net_pnl.normalize().to_string())
     .bind(duration)
     .bind(t.broker.as_str())
-    .bind(&t.entry_fill_id)
-    .bind(&t.exit_fill_id)
-    .bind(&t.entry_order)
-    .bind(&t.exit_order)
+    .bind(t.entry_fill_id.as_str())
+    .bind(t.exit_fill_id.as_str())
+    .bind(t.entry_order.as_deref())
+    .bind(t.exit_order.as_deref())
     .bind(i64::from(t.reconciled))
     .fetch_one(conn)
     .await?;
@@ -173,7 +173,7 @@ fn decode_round_trip(r: &sqlx::sqlite::SqliteRow) -> Result<(i64, RoundTrip), St
     let text = |f: &str| -> Result<String, StoreError> { Ok(r.try_get::<String, _>(f)?) };
     let number = |f: &str| -> Result<Decimal, StoreError> { decimal(&what(f), &text(f)?) };
     let trip = RoundTrip {
-        symbol: text("symbol")?,
+        symbol: text("symbol")?.into(),
         asset_class: asset_class_of(&what("asset_class"), &text("asset_class")?)?,
         side: direction_of(&what("side"), &text("side")?)?,
         quantity: number("quantity")?,
@@ -185,10 +185,10 @@ fn decode_round_trip(r: &sqlx::sqlite::SqliteRow) -> Result<(i64, RoundTrip), St
         fees: number("fees")?,
         net_pnl: number("realized_pnl")?,
         broker: word(&what("broker"), &text("broker")?)?,
-        entry_fill_id: text("entry_fill_id")?,
-        exit_fill_id: text("exit_fill_id")?,
-        entry_order: r.try_get("entry_order")?,
-        exit_order: r.try_get("exit_order")?,
+        entry_fill_id: text("entry_fill_id")?.into(),
+        exit_fill_id: text("exit_fill_id")?.into(),
+        entry_order: r.try_get::<Option<String>, _>("entry_order")?.map(Into::into),
+        exit_order: r.try_get::<Option<String>, _>("exit_order")?.map(Into::into),
         reconciled: r.try_get::<i64, _>("reconciled")? != 0,
     };
     Ok((id, trip))

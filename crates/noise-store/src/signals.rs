@@ -20,7 +20,7 @@ pub async fn insert(conn: &mut SqliteConnection, evaluation: &Evaluation) -> Res
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(time(c.time))
-    .bind(&c.symbol)
+    .bind(c.symbol.as_str())
     .bind(c.timeframe.as_str())
     .bind(c.direction.to_string())
     .bind(c.strength)

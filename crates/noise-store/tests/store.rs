@@ -336,7 +336,7 @@ fn fill(id: &str, symbol: &str, side: Side, quantity: &str, price: &str, minute:
     Fill {
         broker: BrokerKind::Sim,
         fill_id: id.into(),
-        client_order_id: Some(format!("order-{id}")),
+        client_order_id: Some(compact_str::format_compact!("order-{id}")),
         protects: None,
         symbol: symbol.into(),
         side,

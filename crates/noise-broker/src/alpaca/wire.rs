@@ -94,9 +94,9 @@ impl Order {
         };
         let filled = self.filled_qty.unwrap_or_default();
         Ok(OrderState {
-            client_order_id: self.client_order_id.clone(),
-            broker_order_id: self.id.clone(),
-            symbol: self.symbol.clone().ok_or_else(|| what("symbol"))?,
+            client_order_id: self.client_order_id.as_str().into(),
+            broker_order_id: self.id.as_str().into(),
+            symbol: self.symbol.as_deref().ok_or_else(|| what("symbol"))?.into(),
             side,
             order_type: match self.order_type.as_deref() {
                 Some("limit") => OrderType::Limit,
@@ -156,10 +156,10 @@ impl FillActivity {
         }
         Ok(FillReport {
             broker: BrokerKind::Alpaca,
-            fill_id: self.id.clone(),
-            broker_order_id: self.order_id.clone(),
+            fill_id: self.id.as_str().into(),
+            broker_order_id: self.order_id.as_str().into(),
             client_order_id: None,
-            symbol: self.symbol.clone(),
+            symbol: self.symbol.as_str().into(),
             side,
             quantity: self.qty,
             price: self.price,

@@ -1,5 +1,6 @@
 //! The simulator's books: cash, positions, orders, and the fill logic.
 
+use compact_str::{CompactString, format_compact};
 use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
@@ -32,7 +33,7 @@ pub struct SimPosition {
     pub asset_class: AssetClass,
     pub initial_margin: Decimal,
     /// The entry whose bracket legs protect this position.
-    pub bracket_parent: Option<String>,
+    pub bracket_parent: Option<CompactString>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,7 +44,7 @@ pub struct SimOrder {
     pub stop_loss: Option<Decimal>,
     pub take_profit: Option<Decimal>,
     pub trigger: Option<Decimal>,
-    pub parent: Option<String>,
+    pub parent: Option<CompactString>,
     /// Market, limit or stop (entries and exits the engine sends).
     #[serde(default = "market")]
     pub kind: crate::OrderKind,
@@ -59,42 +60,46 @@ fn market() -> crate::OrderKind {
 }
 
 /// `SIM-<n>`, written without the formatting machinery (one per order).
-fn broker_order_id(n: u64) -> String {
-    numbered("SIM-", n)
+fn broker_order_id(n: u64) -> CompactString {
+    numbered("SIM-", n, 1)
 }
 
-/// `prefix` and `n` in decimal, in one allocation.
-fn numbered(prefix: &str, n: u64) -> String {
-    // The digits, last first, into a buffer, then in order after the prefix.
-    let mut digits = [0u8; 20];
-    let (mut rest, mut count) = (n, 0);
+/// `prefix` and `n` in decimal, zero-padded to `width` digits (at most 20).
+fn numbered(prefix: &'static str, n: u64, width: usize) -> CompactString {
+    // Written backwards into a buffer, then copied once: this runs for every order and fill.
+    let mut buffer = [b'0'; 32];
+    let mut start = buffer.len();
+    let mut rest = n;
     loop {
-        digits[count] = b'0' + (rest % 10) as u8;
-        count += 1;
+        start -= 1;
+        buffer[start] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
-    let mut id = String::with_capacity(prefix.len() + count);
-    id.push_str(prefix);
-    id.extend(digits[..count].iter().rev().map(|d| char::from(*d)));
-    id
+    start = start.min(buffer.len() - width.min(20));
+    let prefix = &prefix.as_bytes()[..prefix.len().min(start)];
+    start -= prefix.len();
+    buffer[start..start + prefix.len()].copy_from_slice(prefix);
+    // ASCII throughout (the prefixes are ours).
+    CompactString::from(std::str::from_utf8(&buffer[start..]).unwrap_or_default())
 }
 
 #[cfg(test)]
 #[test]
-fn broker_order_ids_count() {
+fn ids_count() {
     assert_eq!([broker_order_id(1), broker_order_id(10), broker_order_id(9_087)], ["SIM-1", "SIM-10", "SIM-9087"]);
-    assert_eq!(sim_fill_id(42), "SIMF-42");
+    assert_eq!(sim_fill_id(42), "SIMF-0000000042");
+    assert!(sim_fill_id(9) < sim_fill_id(10), "fill ids sort in the order they were made");
 }
 
 /// Everything the simulated broker remembers (serialised to its file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimState {
     pub cash: Decimal,
-    pub positions: BTreeMap<String, SimPosition>,
-    pub orders: BTreeMap<String, SimOrder>,
+    pub positions: BTreeMap<CompactString, SimPosition>,
+    pub orders: BTreeMap<CompactString, SimOrder>,
     pub next_order: u64,
     pub last_bar_close: Option<DateTime<Utc>>,
     /// Every execution, each with its own id, kept as long as finished orders
@@ -123,7 +128,7 @@ pub struct SimState {
     /// the list (a backtest reads them; the simulated broker's engine polls
     /// instead).
     #[serde(skip)]
-    pub changed: Vec<String>,
+    pub changed: Vec<CompactString>,
     #[serde(skip)]
     pub track_changes: bool,
 }
@@ -174,7 +179,7 @@ impl SimState {
 
     fn touched(&mut self, client_order_id: &str) {
         if self.track_changes {
-            self.changed.push(client_order_id.to_string());
+            self.changed.push(client_order_id.into());
         }
     }
 
@@ -190,7 +195,7 @@ impl SimState {
         }
         state.legs = ["sl", "tp"]
             .iter()
-            .filter_map(|leg| self.orders.get(&format!("{client_order_id}-{leg}")))
+            .filter_map(|leg| self.orders.get(&format_compact!("{client_order_id}-{leg}")))
             .map(|o| o.state.clone())
             .collect();
         Some(state)
@@ -209,9 +214,9 @@ impl SimState {
         let broker_order_id = broker_order_id(self.next_order);
         self.next_order += 1;
         OrderState {
-            client_order_id: client_order_id.to_string(),
+            client_order_id: client_order_id.into(),
             broker_order_id,
-            symbol: symbol.to_string(),
+            symbol: symbol.into(),
             side,
             order_type,
             quantity,
@@ -289,7 +294,7 @@ impl SimState {
         self.positions
             .iter()
             .map(|(symbol, p)| BrokerPosition {
-                symbol: symbol.clone(),
+                symbol: symbol.to_string(),
                 quantity: p.quantity,
                 average_price: p.average_price,
                 market_price: p.last_price,
@@ -394,7 +399,7 @@ impl SimState {
         // What one order may take of this bar's volume.
         let cap = (config.max_volume_share > Decimal::ZERO).then(|| (config.max_volume_share * bar.volume).floor());
 
-        let due: Vec<String> = self
+        let due: Vec<CompactString> = self
             .orders
             .iter()
             .filter(|(_, o)| {
@@ -497,7 +502,7 @@ impl SimState {
         let mut changed = false;
         for (leg, kind, trigger) in [("sl", OrderType::Stop, stop), ("tp", OrderType::Limit, target)] {
             let Some(trigger) = trigger else { continue };
-            let id = format!("{parent}-{leg}");
+            let id = format_compact!("{parent}-{leg}");
             match self.orders.get_mut(&id) {
                 Some(existing) if existing.state.status == OrderStatus::Submitted => {
                     existing.state.quantity += quantity;
@@ -515,7 +520,7 @@ impl SimState {
                             stop_loss: None,
                             take_profit: None,
                             trigger: Some(trigger),
-                            parent: Some(parent.to_string()),
+                            parent: Some(parent.into()),
                             kind: crate::OrderKind::Market,
                             bracket_closed: false,
                         },
@@ -528,8 +533,8 @@ impl SimState {
             // The legs travel with the parent's state.
             self.touched(parent);
         }
-        if let Some(p) = self.positions.get_mut(&instrument.symbol) {
-            p.bracket_parent = Some(parent.to_string());
+        if let Some(p) = self.positions.get_mut(instrument.symbol.as_str()) {
+            p.bracket_parent = Some(parent.into());
         }
     }
 
@@ -540,7 +545,7 @@ impl SimState {
         if !has_legs {
             return fills;
         }
-        let parents: Vec<String> = self
+        let parents: Vec<CompactString> = self
             .orders
             .values()
             .filter(|o| {
@@ -552,7 +557,7 @@ impl SimState {
             .collect();
         for parent in parents {
             for leg in ["sl", "tp"] {
-                let id = format!("{parent}-{leg}");
+                let id = format_compact!("{parent}-{leg}");
                 let Some(order) = self.orders.get(&id) else { continue };
                 if order.state.status != OrderStatus::Submitted {
                     continue;
@@ -572,7 +577,7 @@ impl SimState {
                 let Some(price) = price else { continue };
                 fills.push(self.fill(instrument, id, side, qty, price, bar.time, config));
                 self.close_bracket(&parent);
-                let other = format!("{parent}-{}", if is_stop { "tp" } else { "sl" });
+                let other = format_compact!("{parent}-{}", if is_stop { "tp" } else { "sl" });
                 if let Some(o) = self.orders.get_mut(&other)
                     && !o.state.status.is_final()
                 {
@@ -592,7 +597,7 @@ impl SimState {
     fn fill(
         &mut self,
         instrument: &Instrument,
-        id: String,
+        id: CompactString,
         side: Side,
         qty: Decimal,
         price: Decimal,
@@ -605,7 +610,7 @@ impl SimState {
         };
         let fill_id = sim_fill_id(self.next_fill);
         self.next_fill += 1;
-        let mut broker_order_id = String::new();
+        let mut broker_order_id = CompactString::default();
         if let Some(order) = self.orders.get_mut(&id) {
             let state = &mut order.state;
             let before = state.filled_quantity;
@@ -634,7 +639,7 @@ impl SimState {
             fill_id,
             broker_order_id,
             client_order_id: Some(id),
-            symbol: instrument.symbol.clone(),
+            symbol: instrument.symbol.as_str().into(),
             side,
             quantity: qty,
             price,
@@ -661,7 +666,7 @@ impl SimState {
             Side::Sell => -qty,
         };
         // Looked up before inserting: the symbol is cloned only for a new position.
-        if !self.positions.contains_key(&instrument.symbol) {
+        if !self.positions.contains_key(instrument.symbol.as_str()) {
             let flat = SimPosition {
                 quantity: Decimal::ZERO,
                 average_price: price,
@@ -671,9 +676,9 @@ impl SimState {
                 initial_margin: instrument.initial_margin.unwrap_or_default(),
                 bracket_parent: None,
             };
-            self.positions.insert(instrument.symbol.clone(), flat);
+            self.positions.insert(instrument.symbol.as_str().into(), flat);
         }
-        let Some(position) = self.positions.get_mut(&instrument.symbol) else { return };
+        let Some(position) = self.positions.get_mut(instrument.symbol.as_str()) else { return };
         let old = position.quantity;
         let new = old + signed;
         // Realized P&L on the part that closes.
@@ -689,7 +694,7 @@ impl SimState {
             AssetClass::Future => self.cash += realized - fees,
         }
         if new.is_zero() {
-            self.positions.remove(&instrument.symbol);
+            self.positions.remove(instrument.symbol.as_str());
             self.cancel_legs_of(instrument, id, at);
             return;
         }
@@ -727,7 +732,9 @@ impl SimState {
     }
 }
 
-/// `SIMF-<n>`: the simulator's execution ids, numbered in turn.
-fn sim_fill_id(n: u64) -> String {
-    numbered("SIMF-", n)
+/// `SIMF-<n>`: the simulator's execution ids, numbered in turn, ten digits
+/// wide so that they sort in the order they were made (the ledger's
+/// record of applied fills is fastest for ids that grow).
+fn sim_fill_id(n: u64) -> CompactString {
+    numbered("SIMF-", n, 10)
 }

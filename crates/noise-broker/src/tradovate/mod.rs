@@ -10,6 +10,7 @@ pub mod frame;
 pub mod md;
 pub mod wire;
 
+use compact_str::ToCompactString;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -457,9 +458,9 @@ impl TradovateBroker {
             _ => Decimal::ZERO,
         };
         Ok(OrderState {
-            client_order_id: client_order_id.to_string(),
-            broker_order_id: order.id.to_string(),
-            symbol,
+            client_order_id: client_order_id.into(),
+            broker_order_id: order.id.to_compact_string(),
+            symbol: symbol.into(),
             side: side_of(&order.action).map_err(|e| malformed("/order/item", &e, ""))?,
             order_type,
             quantity: Decimal::from(quantity),
@@ -518,10 +519,10 @@ impl TradovateBroker {
             let quantity = Decimal::from(fill.qty);
             reports.push(FillReport {
                 broker: BROKER,
-                fill_id: id.to_string(),
-                broker_order_id: fill.order_id.to_string(),
-                client_order_id: ours.get(&fill.order_id).cloned(),
-                symbol: root_of(&self.contract_name(contract).await?),
+                fill_id: id.to_compact_string(),
+                broker_order_id: fill.order_id.to_compact_string(),
+                client_order_id: ours.get(&fill.order_id).map(|id| id.as_str().into()),
+                symbol: root_of(&self.contract_name(contract).await?).into(),
                 side,
                 quantity,
                 price,

@@ -27,12 +27,12 @@
 //!
 //! Property tests hold the ledger to these identities on random fills.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, VecDeque};
-
-use foldhash::fast::RandomState;
+use std::cmp::Reverse;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -49,14 +49,18 @@ mod tests;
 pub struct Fill {
     pub broker: BrokerKind,
     /// The broker's id of this execution; unique per broker.
-    pub fill_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub fill_id: CompactString,
     /// Our client order id of the order that filled (absent for a
     /// reconciliation fill, which no order made).
-    pub client_order_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub client_order_id: Option<CompactString>,
     /// For a bracket leg's fill: the client order id of the entry whose lots
     /// it protects (and closes first).
-    pub protects: Option<String>,
-    pub symbol: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub protects: Option<CompactString>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub symbol: CompactString,
     pub side: Side,
     /// Units (shares, contracts) that changed hands; always positive.
     pub quantity: Decimal,
@@ -88,10 +92,10 @@ impl Fill {
 }
 
 /// What a fill's key (broker, fill id) identifies.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct FillKey {
     broker: BrokerKind,
-    fill_id: String,
+    fill_id: CompactString,
 }
 
 /// The figures of an applied fill, to tell a repeated report from a
@@ -118,9 +122,11 @@ pub struct Lot {
     pub direction: Direction,
     /// The fill that opened it.
     pub broker: BrokerKind,
-    pub fill_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub fill_id: CompactString,
     /// The entry order it came from.
-    pub client_order_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub client_order_id: Option<CompactString>,
     /// Units still open.
     pub quantity: Decimal,
     pub price: Decimal,
@@ -142,7 +148,8 @@ impl Lot {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundTrip {
-    pub symbol: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub symbol: CompactString,
     pub asset_class: AssetClass,
     /// LONG (bought, then sold) or SHORT (sold, then bought back).
     pub side: Direction,
@@ -158,10 +165,14 @@ pub struct RoundTrip {
     /// Gross less fees: the realized P&L.
     pub net_pnl: Decimal,
     pub broker: BrokerKind,
-    pub entry_fill_id: String,
-    pub exit_fill_id: String,
-    pub entry_order: Option<String>,
-    pub exit_order: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub entry_fill_id: CompactString,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub exit_fill_id: CompactString,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub entry_order: Option<CompactString>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub exit_order: Option<CompactString>,
     /// Either side was a reconciliation fill (its price is the broker's
     /// figure or the market's, not an execution's).
     pub reconciled: bool,
@@ -248,10 +259,15 @@ pub enum Applied {
 /// Every symbol's lots, and the fills already applied.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
-    books: BTreeMap<String, Book>,
-    applied: HashMap<FillKey, Figures, RandomState>,
+    books: BTreeMap<CompactString, Book>,
+    /// Ordered maps, not hashed, and in reverse: ids grow with time at
+    /// every broker (ours and theirs), so a new one is the smallest key, and
+    /// a search, which scans each node from its first key, stops at once on
+    /// nodes still in cache. (A hash table the size of a long run's fills
+    /// misses the cache, and grows by copying, on every fill.)
+    applied: BTreeMap<Reverse<FillKey>, Figures>,
     /// Units booked per order (client order id).
-    booked: HashMap<String, Decimal, RandomState>,
+    booked: BTreeMap<Reverse<CompactString>, Decimal>,
 }
 
 impl Ledger {
@@ -265,7 +281,7 @@ impl Ledger {
         validate(fill, instrument)?;
         let key = FillKey { broker: fill.broker, fill_id: fill.fill_id.clone() };
         // One lookup: a new fill is booked below and cannot fail once validated.
-        match self.applied.entry(key) {
+        match self.applied.entry(Reverse(key)) {
             Entry::Occupied(first) => return Ok(Applied::Duplicate { same: *first.get() == Figures::of(fill) }),
             Entry::Vacant(new) => {
                 new.insert(Figures::of(fill));
@@ -277,24 +293,19 @@ impl Ledger {
         };
         let round_trips = book.apply(fill, instrument);
         if let Some(order) = &fill.client_order_id {
-            match self.booked.get_mut(order) {
-                Some(booked) => *booked += fill.quantity,
-                None => {
-                    self.booked.insert(order.clone(), fill.quantity);
-                }
-            }
+            *self.booked.entry(Reverse(order.clone())).or_default() += fill.quantity;
         }
         Ok(Applied::Booked { round_trips })
     }
 
     /// Whether a fill with this broker and id has been applied.
     pub fn has_applied(&self, broker: BrokerKind, fill_id: &str) -> bool {
-        self.applied.contains_key(&FillKey { broker, fill_id: fill_id.to_string() })
+        self.applied.contains_key(&Reverse(FillKey { broker, fill_id: fill_id.into() }))
     }
 
     /// Units of the order `client_order_id` booked so far.
     pub fn booked(&self, client_order_id: &str) -> Decimal {
-        self.booked.get(client_order_id).copied().unwrap_or_default()
+        self.booked.get(&Reverse(client_order_id.into())).copied().unwrap_or_default()
     }
 
     /// How many distinct fills have been applied.
@@ -318,7 +329,7 @@ impl Ledger {
 }
 
 fn validate(fill: &Fill, instrument: &Instrument) -> Result<(), LedgerError> {
-    let fill_id = || fill.fill_id.clone();
+    let fill_id = || fill.fill_id.to_string();
     if fill.fill_id.trim().is_empty() {
         return Err(LedgerError::NoFillId { fill_id: fill_id() });
     }
@@ -326,7 +337,7 @@ fn validate(fill: &Fill, instrument: &Instrument) -> Result<(), LedgerError> {
         return Err(LedgerError::NoSymbol { fill_id: fill_id() });
     }
     if fill.symbol != instrument.symbol {
-        let (fill_symbol, instrument) = (fill.symbol.clone(), instrument.symbol.clone());
+        let (fill_symbol, instrument) = (fill.symbol.to_string(), instrument.symbol.clone());
         return Err(LedgerError::WrongInstrument { fill_id: fill_id(), fill_symbol, instrument });
     }
     if fill.quantity <= Decimal::ZERO {

@@ -15,7 +15,7 @@ fn fill(id: &str, symbol: &str, side: Side, quantity: Decimal, price: Decimal, f
     Fill {
         broker: BrokerKind::Sim,
         fill_id: id.into(),
-        client_order_id: Some(format!("order-{id}")),
+        client_order_id: Some(compact_str::format_compact!("order-{id}")),
         protects: None,
         symbol: symbol.into(),
         side,

@@ -1,5 +1,6 @@
 //! What the risk manager is told about the account and its positions.
 
+use compact_str::CompactString;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -25,13 +26,13 @@ pub struct AccountSnapshot {
 /// One open position, with the instrument facts exposure needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PositionSnapshot {
-    pub symbol: String,
+    pub symbol: CompactString,
     /// Signed: positive long, negative short.
     pub quantity: Decimal,
     pub average_price: Decimal,
     pub market_price: Decimal,
     pub point_value: Decimal,
-    pub correlation_group: String,
+    pub correlation_group: CompactString,
     pub asset_class: AssetClass,
 }
 
@@ -39,12 +40,12 @@ impl PositionSnapshot {
     /// A position in `instrument`.
     pub fn new(instrument: &Instrument, quantity: Decimal, average_price: Decimal, market_price: Decimal) -> Self {
         Self {
-            symbol: instrument.symbol.clone(),
+            symbol: instrument.symbol.as_str().into(),
             quantity,
             average_price,
             market_price,
             point_value: instrument.point_value,
-            correlation_group: instrument.correlation_group.clone(),
+            correlation_group: instrument.correlation_group.as_str().into(),
             asset_class: instrument.asset_class,
         }
     }

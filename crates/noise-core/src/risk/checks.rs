@@ -409,7 +409,7 @@ impl RiskCheck for GroupExposure {
             // Validation refuses a group without a cap; fail closed if one slips through.
             return Outcome::block(DenialReason::MissingInstrumentFacts { field: "correlation group cap" }, None, None);
         };
-        let current = notional_where(ctx, |p| &p.correlation_group == group);
+        let current = notional_where(ctx, |p| p.correlation_group == group);
         fit_cap(ctx, quantity, current, cap_pct, Cap::Group(group.clone()))
     }
 }

@@ -1,5 +1,6 @@
 //! What the risk manager decides, and the approval only it can issue.
 
+use compact_str::CompactString;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -262,7 +263,7 @@ pub enum Verdict {
 /// nothing else, so no order can skip the risk checks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Approval {
-    pub(super) symbol: String,
+    pub(super) symbol: CompactString,
     pub(super) side: Side,
     pub(super) intent: Intent,
     pub(super) quantity: Decimal,
@@ -303,7 +304,7 @@ impl Approval {
 /// The risk manager's answer for one signal, with every check that ran.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RiskDecision {
-    pub symbol: String,
+    pub symbol: CompactString,
     pub direction: Direction,
     pub intent: Intent,
     pub decided_at: DateTime<Utc>,

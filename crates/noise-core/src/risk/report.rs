@@ -63,15 +63,15 @@ impl ExposureReport {
             .map(|class| line(asset_class_name(class).into(), total(&|p| p.asset_class == class), None))
             .collect();
         // Every capped group is listed (an empty one shows its headroom), then any held uncapped one.
-        let mut groups: Vec<&String> = caps.group_caps_pct.keys().collect();
+        let mut groups: Vec<&str> = caps.group_caps_pct.keys().map(String::as_str).collect();
         for p in positions {
-            if !groups.contains(&&p.correlation_group) {
+            if !groups.contains(&p.correlation_group.as_str()) {
                 groups.push(&p.correlation_group);
             }
         }
         let by_group = groups
             .into_iter()
-            .map(|g| line(g.clone(), total(&|p| &p.correlation_group == g), caps.group_caps_pct.get(g).copied()))
+            .map(|g| line(g.to_string(), total(&|p| p.correlation_group == g), caps.group_caps_pct.get(g).copied()))
             .collect();
         let mut symbols: Vec<&str> = positions.iter().map(|p| p.symbol.as_str()).collect();
         symbols.sort_unstable();

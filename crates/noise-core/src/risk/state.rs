@@ -171,10 +171,14 @@ impl RiskState {
         }
         let (opened, closed_on) = (trading_date(opened_at), trading_date(last.exit_time));
         if last.asset_class == AssetClass::Equity && opened == closed_on {
-            self.day_trades.push((closed_on, last.symbol.clone()));
+            self.day_trades.push((closed_on, last.symbol.to_string()));
             self.prune_day_trades(closed_on);
             let count_in_window = self.day_trades_in_window(closed_on);
-            events.push(RiskEvent::DayTradeRecorded { symbol: last.symbol.clone(), date: closed_on, count_in_window });
+            events.push(RiskEvent::DayTradeRecorded {
+                symbol: last.symbol.to_string(),
+                date: closed_on,
+                count_in_window,
+            });
         }
         events
     }

@@ -17,6 +17,7 @@ pub mod reason;
 pub mod regime;
 pub mod strategy;
 
+use compact_str::CompactString;
 use std::fmt;
 use std::ops::Deref;
 
@@ -74,7 +75,7 @@ impl fmt::Display for Direction {
 pub struct Candidate {
     /// When it was made: the close of the bar it acts on.
     pub time: DateTime<Utc>,
-    pub symbol: String,
+    pub symbol: CompactString,
     pub timeframe: Timeframe,
     pub direction: Direction,
     /// Combined strength in [0, 1].

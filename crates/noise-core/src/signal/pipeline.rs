@@ -230,7 +230,7 @@ impl SymbolPipeline {
         }
         let candidate = Candidate {
             time: now,
-            symbol: self.instrument.symbol.clone(),
+            symbol: self.instrument.symbol.as_str().into(),
             timeframe: Timeframe::M1,
             direction,
             strength,
@@ -293,7 +293,7 @@ impl SymbolPipeline {
         };
         Evaluation::Signal(Signal::approved(Candidate {
             time: now,
-            symbol: self.instrument.symbol.clone(),
+            symbol: self.instrument.symbol.as_str().into(),
             timeframe: Timeframe::M1,
             direction: opinion.direction,
             strength: opinion.strength,

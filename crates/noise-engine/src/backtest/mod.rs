@@ -186,7 +186,9 @@ pub fn run(
     let mut book = SimState::for_backtest(cash);
     core.observe_account(&BookAccount { book: &book, instruments: &instruments, equity: cash });
     let total: usize = series.iter().map(|s| s.bars.len()).sum();
-    let mut curve = Vec::with_capacity(total / 2 + 2);
+    // Room for a point per bar: reserved, not touched (pages are mapped as the curve grows),
+    // so a curve that changes on most bars is never copied to a larger buffer.
+    let mut curve = Vec::with_capacity(total + 2);
     curve.push((first, cash));
     let mut stats = metrics::CurveStats::new(periods_per_year(series), options.risk_free_rate);
     stats.push((first, decimal_to_f64(cash)));

@@ -1,6 +1,7 @@
 //! What the engine core asks of its shell: records to store, orders to
 //! send or cancel, and events to show. The core never does any of it.
 
+use compact_str::CompactString;
 use noise_broker::{OrderRequest, OrderState};
 use noise_core::instrument::BrokerKind;
 use noise_core::ledger::{Fill, RoundTrip};
@@ -36,13 +37,13 @@ pub enum Effect {
     },
     /// Cancel a working order at its broker.
     Cancel {
-        client_order_id: String,
+        client_order_id: CompactString,
     },
     /// Record what the broker said about an order.
     OrderUpdated(Box<OrderState>),
     /// Record a bracket leg the broker created for `parent`.
     LegRegistered {
-        parent: String,
+        parent: CompactString,
         broker: BrokerKind,
         leg: Box<OrderState>,
     },

@@ -16,6 +16,7 @@ mod orders;
 #[cfg(test)]
 mod tests;
 
+use compact_str::{CompactString, format_compact};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use foldhash::fast::RandomState;
@@ -145,7 +146,7 @@ pub struct EngineCore {
     ledger: Ledger,
     orders: OrderBook,
     /// Fills reported for orders that are not ours (audited once each).
-    ignored: HashSet<(BrokerKind, String), RandomState>,
+    ignored: HashSet<(BrokerKind, CompactString), RandomState>,
     pending: Vec<Pending>,
     /// The scheduled jobs, once [`Self::start`] set the clock going.
     schedule: Option<Schedule>,
@@ -250,8 +251,8 @@ impl EngineCore {
         let mut report = Rebuilt::default();
         for fill in fills {
             let Some(index) = self.symbol_index(&fill.symbol) else {
-                if !report.unknown_symbols.contains(&fill.symbol) {
-                    report.unknown_symbols.push(fill.symbol.clone());
+                if !report.unknown_symbols.iter().any(|s| *s == fill.symbol) {
+                    report.unknown_symbols.push(fill.symbol.to_string());
                 }
                 continue;
             };
@@ -484,10 +485,10 @@ impl EngineCore {
         }
         self.stats.orders += 1;
         self.orders.insert(TrackedOrder {
-            client_order_id: request.client_order_id().to_string(),
+            client_order_id: request.client_order_id().into(),
             broker,
             broker_order_id: None,
-            symbol: request.symbol().to_string(),
+            symbol: request.symbol().into(),
             side: request.side(),
             intent: request.intent(),
             order_type: request.kind().order_type(),
@@ -534,8 +535,8 @@ impl EngineCore {
     pub fn on_order_placed(&mut self, state: &OrderState, out: &mut Vec<Effect>) {
         if self.options.records {
             out.push(Effect::Emit(EngineEvent::OrderPlaced {
-                client_order_id: state.client_order_id.clone(),
-                symbol: state.symbol.clone(),
+                client_order_id: state.client_order_id.to_string(),
+                symbol: state.symbol.to_string(),
                 side: state.side,
                 quantity: state.quantity,
             }));
@@ -728,7 +729,11 @@ impl EngineCore {
         let Some(index) = self.symbol_index(&fill.symbol) else { return };
         let applied = self.ledger.apply(&fill, &self.symbols[index].instrument);
         if let Some(order) = fill.client_order_id.as_deref() {
-            self.orders.book(order, self.ledger.booked(order));
+            match applied {
+                // What the ledger just booked for the order (its total was the tracked one's).
+                Ok(Applied::Booked { .. }) => self.orders.add_booked(order, fill.quantity),
+                _ => self.orders.book(order, self.ledger.booked(order)),
+            }
         }
         match applied {
             Err(error) => {
@@ -859,10 +864,10 @@ impl EngineCore {
         let mut fills = Vec::new();
         let fill = |n: usize, side: Side, quantity: Decimal, price: Decimal| Fill {
             broker: state.broker,
-            fill_id: format!("reconcile-{}-{symbol}-{n}", now.format("%Y%m%d%H%M%S")),
+            fill_id: format_compact!("reconcile-{}-{symbol}-{n}", now.format("%Y%m%d%H%M%S")),
             client_order_id: None,
             protects: None,
-            symbol: symbol.clone(),
+            symbol: symbol.as_str().into(),
             side,
             quantity,
             price,
@@ -935,7 +940,7 @@ impl EngineCore {
     /// ledger holds closed with a market order (client order id
     /// `<minute>-<SYMBOL>-flatten`), then trading paused.
     fn flatten(&mut self, now: DateTime<Utc>, by: &str, out: &mut Vec<Effect>) {
-        let working: Vec<String> = self
+        let working: Vec<CompactString> = self
             .orders
             .iter()
             .filter(|o| o.is_working() && o.status != OrderStatus::Intent)

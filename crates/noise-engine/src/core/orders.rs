@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use compact_str::CompactString;
 use noise_broker::OrderState;
 use noise_core::instrument::BrokerKind;
 use noise_core::order::{OrderStatus, OrderType};
@@ -13,10 +14,10 @@ use rust_decimal::Decimal;
 /// One order as the engine tracks it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackedOrder {
-    pub client_order_id: String,
+    pub client_order_id: CompactString,
     pub broker: BrokerKind,
-    pub broker_order_id: Option<String>,
-    pub symbol: String,
+    pub broker_order_id: Option<CompactString>,
+    pub symbol: CompactString,
     pub side: Side,
     pub intent: Intent,
     pub order_type: OrderType,
@@ -27,7 +28,7 @@ pub struct TrackedOrder {
     /// Units whose fills the ledger has booked.
     pub booked: Decimal,
     /// A bracket leg's entry order.
-    pub parent: Option<String>,
+    pub parent: Option<CompactString>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -56,7 +57,7 @@ impl TrackedOrder {
 /// Tracked orders by client order id.
 #[derive(Debug, Clone, Default)]
 pub struct OrderBook {
-    orders: BTreeMap<String, TrackedOrder>,
+    orders: BTreeMap<CompactString, TrackedOrder>,
 }
 
 /// How far back a fill may be stamped before the last read of fills ended
@@ -112,10 +113,20 @@ impl OrderBook {
     }
 
     /// Sets an order's booked units; drops it once that settles it (one
-    /// lookup when it does not: the common case of a fill).
+    /// lookup when it does not).
     pub fn book(&mut self, client_order_id: &str, booked: Decimal) {
+        self.update_booked(client_order_id, |units| *units = booked);
+    }
+
+    /// Adds units the ledger just booked for an order; drops it once that
+    /// settles it (the common case of a fill: no lookup in the ledger).
+    pub fn add_booked(&mut self, client_order_id: &str, units: Decimal) {
+        self.update_booked(client_order_id, |booked| *booked += units);
+    }
+
+    fn update_booked(&mut self, client_order_id: &str, update: impl FnOnce(&mut Decimal)) {
         let Some(order) = self.orders.get_mut(client_order_id) else { return };
-        order.booked = booked;
+        update(&mut order.booked);
         if order.is_settled() {
             self.orders.remove(client_order_id);
         }

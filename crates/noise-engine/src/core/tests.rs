@@ -41,7 +41,7 @@ fn entry(id: &str, created: DateTime<Utc>) -> TrackedOrder {
     TrackedOrder {
         client_order_id: id.into(),
         broker: BrokerKind::Sim,
-        broker_order_id: Some(format!("B-{id}")),
+        broker_order_id: Some(compact_str::format_compact!("B-{id}")),
         symbol: "SPY".into(),
         side: Side::Buy,
         intent: Intent::Entry,
@@ -58,7 +58,7 @@ fn entry(id: &str, created: DateTime<Utc>) -> TrackedOrder {
 fn state(id: &str, side: Side, kind: OrderType, status: OrderStatus, filled: Decimal) -> OrderState {
     OrderState {
         client_order_id: id.into(),
-        broker_order_id: format!("B-{id}"),
+        broker_order_id: compact_str::format_compact!("B-{id}"),
         symbol: "SPY".into(),
         side,
         order_type: kind,
@@ -85,7 +85,7 @@ fn report(
         broker: BrokerKind::Sim,
         fill_id: fill_id.into(),
         broker_order_id: broker_order.into(),
-        client_order_id: order.map(str::to_string),
+        client_order_id: order.map(Into::into),
         symbol: "SPY".into(),
         side,
         quantity,

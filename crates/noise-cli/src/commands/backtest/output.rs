@@ -365,7 +365,7 @@ pub fn store(db: &Path, run: &Run<'_>) -> Result<i64, Failure> {
         .trades
         .iter()
         .map(|t| BacktestTrade {
-            symbol: t.symbol.clone(),
+            symbol: t.symbol.to_string(),
             side: t.side.to_string(),
             quantity: t.quantity,
             entry_time: t.entry_time,
