@@ -1,5 +1,7 @@
 //! `noise`: the NOISE trading engine's command line.
 
+#[cfg(target_os = "linux")]
+mod allocator;
 mod commands;
 mod failure;
 mod files;
@@ -8,6 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: allocator::HugePagesForLargeBlocks = allocator::HugePagesForLargeBlocks;
 
 #[derive(Parser)]
 #[command(name = "noise", version, about = "NOISE: a self-hosted algorithmic trading engine")]
