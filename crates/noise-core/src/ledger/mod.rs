@@ -27,8 +27,8 @@
 //!
 //! Property tests hold the ledger to these identities on random fills.
 
-use std::cmp::Reverse;
-use std::collections::btree_map::Entry;
+mod register;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::instrument::{AssetClass, BrokerKind, Instrument};
 use crate::risk::Side;
 use crate::signal::Direction;
+use register::Register;
 
 #[cfg(test)]
 mod tests;
@@ -260,14 +261,11 @@ pub enum Applied {
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
     books: BTreeMap<CompactString, Book>,
-    /// Ordered maps, not hashed, and in reverse: ids grow with time at
-    /// every broker (ours and theirs), so a new one is the smallest key, and
-    /// a search, which scans each node from its first key, stops at once on
-    /// nodes still in cache. (A hash table the size of a long run's fills
-    /// misses the cache, and grows by copying, on every fill.)
-    applied: BTreeMap<Reverse<FillKey>, Figures>,
+    /// Registers, as ids grow with time at every broker (ours and theirs):
+    /// a new one is a push, not an insertion into a tree.
+    applied: Register<FillKey, Figures>,
     /// Units booked per order (client order id).
-    booked: BTreeMap<Reverse<CompactString>, Decimal>,
+    booked: Register<CompactString, Decimal>,
 }
 
 impl Ledger {
@@ -281,11 +279,9 @@ impl Ledger {
         validate(fill, instrument)?;
         let key = FillKey { broker: fill.broker, fill_id: fill.fill_id.clone() };
         // One lookup: a new fill is booked below and cannot fail once validated.
-        match self.applied.entry(Reverse(key)) {
-            Entry::Occupied(first) => return Ok(Applied::Duplicate { same: *first.get() == Figures::of(fill) }),
-            Entry::Vacant(new) => {
-                new.insert(Figures::of(fill));
-            }
+        let (first, new) = self.applied.get_or_insert_with(key, || Figures::of(fill));
+        if !new {
+            return Ok(Applied::Duplicate { same: *first == Figures::of(fill) });
         }
         let book = match self.books.get_mut(&fill.symbol) {
             Some(book) => book,
@@ -293,19 +289,19 @@ impl Ledger {
         };
         let round_trips = book.apply(fill, instrument);
         if let Some(order) = &fill.client_order_id {
-            *self.booked.entry(Reverse(order.clone())).or_default() += fill.quantity;
+            *self.booked.get_or_insert_with(order.clone(), Decimal::default).0 += fill.quantity;
         }
         Ok(Applied::Booked { round_trips })
     }
 
     /// Whether a fill with this broker and id has been applied.
     pub fn has_applied(&self, broker: BrokerKind, fill_id: &str) -> bool {
-        self.applied.contains_key(&Reverse(FillKey { broker, fill_id: fill_id.into() }))
+        self.applied.get(&FillKey { broker, fill_id: fill_id.into() }).is_some()
     }
 
     /// Units of the order `client_order_id` booked so far.
     pub fn booked(&self, client_order_id: &str) -> Decimal {
-        self.booked.get(&Reverse(client_order_id.into())).copied().unwrap_or_default()
+        self.booked.get(client_order_id).copied().unwrap_or_default()
     }
 
     /// How many distinct fills have been applied.
