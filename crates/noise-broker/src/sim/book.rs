@@ -263,6 +263,22 @@ impl SimState {
         }
     }
 
+    /// A plain order (no bracket, not a leg) that is final and whose state
+    /// the engine has heard is forgotten at once when finished orders are
+    /// not kept (a backtest), not at the next bar: that bar then takes the
+    /// nothing-to-fill path.
+    pub fn forget_heard(&mut self, client_order_id: &str) {
+        if !self.finished_kept.is_zero() {
+            return;
+        }
+        let plain_and_final = |o: &SimOrder| {
+            o.state.status.is_final() && o.parent.is_none() && o.stop_loss.is_none() && o.take_profit.is_none()
+        };
+        if self.orders.get(client_order_id).is_some_and(plain_and_final) {
+            self.orders.remove(client_order_id);
+        }
+    }
+
     pub fn cancel(&mut self, client_order_id: &str) -> Option<OrderState> {
         let order = self.orders.get_mut(client_order_id)?;
         if !order.state.status.is_final() {

@@ -270,8 +270,12 @@ fn hear_broker(
     let mut changed = std::mem::take(&mut book.changed);
     for id in changed.drain(..) {
         match book.orders.get(&id) {
-            // An order without a bracket is read in place (no legs to attach).
-            Some(o) if o.stop_loss.is_none() && o.take_profit.is_none() => core.on_order_state(&o.state, effects),
+            // An order without a bracket is read in place (no legs to attach),
+            // and once final and heard, forgotten.
+            Some(o) if o.stop_loss.is_none() && o.take_profit.is_none() => {
+                core.on_order_state(&o.state, effects);
+                book.forget_heard(&id);
+            }
             Some(_) => {
                 if let Some(state) = book.order(&id) {
                     core.on_order_state(&state, effects);
