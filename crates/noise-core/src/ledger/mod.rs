@@ -197,6 +197,25 @@ impl Book {
     }
 
     /// The direction held, or `None` when flat.
+    /// The entries its open lots came from: lots of one entry order (its
+    /// partial fills) count once; a lot without an order (reconciled) is
+    /// one entry of its own.
+    pub fn entries(&self) -> u32 {
+        let mut orders: Vec<&str> = Vec::with_capacity(self.lots.len());
+        let mut entries = 0;
+        for lot in &self.lots {
+            match lot.client_order_id.as_deref() {
+                Some(order) if orders.contains(&order) => {}
+                Some(order) => {
+                    orders.push(order);
+                    entries += 1;
+                }
+                None => entries += 1,
+            }
+        }
+        entries
+    }
+
     pub fn direction(&self) -> Option<Direction> {
         self.lots.front().map(|l| l.direction)
     }

@@ -34,6 +34,14 @@ pub struct PositionSnapshot {
     pub point_value: Decimal,
     pub correlation_group: CompactString,
     pub asset_class: AssetClass,
+    /// The entries it was built from (the position policy counts them): a
+    /// held position's entry orders, or one for a pending entry.
+    #[serde(default = "one_entry")]
+    pub entries: u32,
+}
+
+fn one_entry() -> u32 {
+    1
 }
 
 impl PositionSnapshot {
@@ -47,7 +55,13 @@ impl PositionSnapshot {
             point_value: instrument.point_value,
             correlation_group: instrument.correlation_group.as_str().into(),
             asset_class: instrument.asset_class,
+            entries: 1,
         }
+    }
+
+    /// The same position, built from `entries` entries.
+    pub fn with_entries(self, entries: u32) -> Self {
+        Self { entries: entries.max(1), ..self }
     }
 
     /// |quantity| × price × point value.

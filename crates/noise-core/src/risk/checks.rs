@@ -9,7 +9,7 @@ use crate::instrument::{AssetClass, Instrument};
 use crate::signal::{Candidate, Direction};
 
 use super::account::{AccountSnapshot, PositionSnapshot};
-use super::config::RiskConfig;
+use super::config::{OppositeSignal, RiskConfig};
 use super::decision::{Cap, CheckStatus, DenialReason, Figure, Intent, ReduceReason};
 use super::state::{RiskState, TradingState, trading_date};
 
@@ -91,6 +91,7 @@ pub trait RiskCheck: Sync {
 pub static CHAIN: &[&dyn RiskCheck] = &[
     &TradingStateCheck,
     &SignalValidity,
+    &PositionPolicy,
     &CircuitBreakers,
     &LossStreakCooldown,
     &PatternDayTrader,
@@ -195,6 +196,62 @@ impl RiskCheck for CircuitBreakers {
         }
         Outcome::pass(Some(Figure::Percent(worst * 100.0)), Some(Figure::Percent(100.0)))
     }
+}
+
+/// `[risk.positions]`: a signal on the held side (or of a pending entry)
+/// adds an entry only up to the policy's count; a signal against the held
+/// position exits it or is ignored; a symbol whose round trip just closed
+/// waits out the re-entry cooldown.
+pub struct PositionPolicy;
+impl RiskCheck for PositionPolicy {
+    fn name(&self) -> &'static str {
+        "position_policy"
+    }
+    fn check(&self, ctx: &RiskContext<'_>, _: Option<Decimal>) -> Outcome {
+        let policy = &ctx.config.positions;
+        if ctx.intent == Intent::Exit {
+            let held = ctx.signal.direction.opposite();
+            return match policy.on_opposite_signal {
+                OppositeSignal::Close => Outcome::pass(Some(Figure::State("CLOSE".into())), None),
+                OppositeSignal::Ignore => Outcome::block(
+                    DenialReason::OppositeSignalIgnored { held },
+                    Some(Figure::State("IGNORE".into())),
+                    None,
+                ),
+            };
+        }
+        let entries = entries_on_side(ctx.positions, &ctx.signal.symbol, ctx.signal.direction);
+        let (measured, limit) =
+            (Some(Figure::Count(entries as usize)), Some(Figure::Count(policy.max_entries_per_symbol as usize)));
+        if entries >= policy.max_entries_per_symbol {
+            let reason = DenialReason::AlreadyHeld {
+                symbol: ctx.signal.symbol.clone(),
+                direction: ctx.signal.direction,
+                entries,
+                max: policy.max_entries_per_symbol,
+            };
+            return Outcome::block(reason, measured, limit);
+        }
+        let wait = chrono::TimeDelta::minutes(i64::from(policy.reentry_cooldown_minutes));
+        let last_exit = ctx.state.last_exit(&ctx.signal.symbol);
+        if let Some(until) = last_exit.map(|t| t + wait).filter(|until| entries == 0 && ctx.now < *until) {
+            return Outcome::block(DenialReason::ReentryCooldown { until }, Some(Figure::Until(until)), limit);
+        }
+        Outcome::pass(measured, limit)
+    }
+}
+
+/// Entries held or pending in `symbol` on `direction`'s side.
+fn entries_on_side(positions: &[PositionSnapshot], symbol: &str, direction: Direction) -> u32 {
+    positions
+        .iter()
+        .filter(|p| p.symbol.eq_ignore_ascii_case(symbol))
+        .filter(|p| match direction {
+            Direction::Long => p.quantity > Decimal::ZERO,
+            Direction::Short => p.quantity < Decimal::ZERO,
+        })
+        .map(|p| p.entries)
+        .sum()
 }
 
 pub struct LossStreakCooldown;
@@ -379,6 +436,24 @@ fn fit_cap(ctx: &RiskContext<'_>, quantity: Option<Decimal>, current: Decimal, c
         return Outcome::block(DenialReason::CapFull { cap, room }, measured, limit);
     }
     Outcome::reduced(fits, ReduceReason::Cap(cap), Some(Figure::Money(current + fits * unit)), limit)
+}
+
+/// The most of `sized` the exposure caps would allow with nothing held:
+/// what the position policy measures a cut order against, so that a cap
+/// that always binds (a tight stop sizes far above the symbol cap) is not
+/// a sliver, and room taken by what is already held is.
+pub(crate) fn flat_book_size(ctx: &RiskContext<'_>, sized: Decimal) -> Decimal {
+    let unit = ctx.unit_notional();
+    if unit <= Decimal::ZERO {
+        return sized;
+    }
+    let exposure = &ctx.config.exposure;
+    let group_pct = exposure.group_caps_pct.get(&ctx.instrument.correlation_group).copied();
+    [Some(exposure.max_symbol_pct), group_pct, Some(exposure.max_gross_pct)]
+        .into_iter()
+        .flatten()
+        .map(|pct| (ctx.account.equity * Decimal::from_f64(pct / 100.0).unwrap_or(Decimal::ZERO) / unit).floor())
+        .fold(sized, Decimal::min)
 }
 
 /// Exposure this order adds to: same-direction holdings count, an opposite

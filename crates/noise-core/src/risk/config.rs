@@ -21,6 +21,7 @@ pub struct RiskConfig {
     pub sizing: SizingConfig,
     pub exposure: ExposureConfig,
     pub pdt: PdtConfig,
+    pub positions: PositionsConfig,
 }
 
 impl Default for RiskConfig {
@@ -34,6 +35,7 @@ impl Default for RiskConfig {
             sizing: SizingConfig::default(),
             exposure: ExposureConfig::default(),
             pdt: PdtConfig::default(),
+            positions: PositionsConfig::default(),
         }
     }
 }
@@ -124,6 +126,47 @@ impl Default for PdtConfig {
     }
 }
 
+/// The position policy (`[risk.positions]`): how a signal meets a
+/// position already held in its symbol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PositionsConfig {
+    /// Entries (each a lot with its own bracket) a symbol may hold on one
+    /// side, pending entries included. 1: a signal on the held side is not
+    /// traded; above 1, scaling in up to that many entries.
+    pub max_entries_per_symbol: u32,
+    /// An entry the caps cut below this fraction of the size the sizing
+    /// step computed is refused as a sliver (0 lets any cut size through).
+    pub min_order_fraction: f64,
+    /// What a signal against the held position does.
+    pub on_opposite_signal: OppositeSignal,
+    /// Minutes after a round trip in a symbol closes before it may be
+    /// entered again (0: at once).
+    pub reentry_cooldown_minutes: u32,
+}
+
+impl Default for PositionsConfig {
+    fn default() -> Self {
+        Self {
+            max_entries_per_symbol: 1,
+            min_order_fraction: 0.25,
+            on_opposite_signal: OppositeSignal::Close,
+            reentry_cooldown_minutes: 0,
+        }
+    }
+}
+
+/// What a signal against the held position does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OppositeSignal {
+    /// Exit the position at market (its bracket legs cancelled); no new
+    /// entry in that minute.
+    Close,
+    /// Refuse the signal: the position keeps its bracket.
+    Ignore,
+}
+
 fn in_percent_range(v: f64) -> bool {
     v.is_finite() && v > 0.0 && v <= 100.0
 }
@@ -211,6 +254,19 @@ impl RiskConfig {
                     format!("no cap for correlation group `{group}`, which an instrument names"),
                 );
             }
+        }
+        let p = &self.positions;
+        if p.max_entries_per_symbol == 0 {
+            bad("positions.max_entries_per_symbol".into(), "must be at least 1".into());
+        }
+        if !(p.min_order_fraction.is_finite() && (0.0..=1.0).contains(&p.min_order_fraction)) {
+            bad("positions.min_order_fraction".into(), format!("must be in [0, 1], got {}", p.min_order_fraction));
+        }
+        if p.reentry_cooldown_minutes > 10_080 {
+            bad(
+                "positions.reentry_cooldown_minutes".into(),
+                format!("must be at most 10080 (a week), got {}", p.reentry_cooldown_minutes),
+            );
         }
         if !(self.pdt.min_equity.is_finite() && self.pdt.min_equity >= 0.0) {
             bad("pdt.min_equity".into(), format!("must be a non-negative amount, got {}", self.pdt.min_equity));

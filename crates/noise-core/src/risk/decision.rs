@@ -131,6 +131,30 @@ pub enum DenialReason {
         needed_per_unit: Decimal,
         available: Decimal,
     },
+    /// The position policy: the symbol is held (or an entry is pending) on
+    /// the signal's side, with as many entries as `[risk.positions]` allows.
+    AlreadyHeld {
+        symbol: CompactString,
+        direction: Direction,
+        entries: u32,
+        max: u32,
+    },
+    /// The caps cut the size below the policy's fraction of what they
+    /// would allow with nothing held (`sized`): what is held already took
+    /// the room, and a sliver is not worth its order, fees and bracket.
+    Sliver {
+        quantity: Decimal,
+        sized: Decimal,
+        min_fraction: f64,
+    },
+    /// The policy says to ignore a signal against the held position.
+    OppositeSignalIgnored {
+        held: Direction,
+    },
+    /// A round trip in the symbol closed too recently to enter it again.
+    ReentryCooldown {
+        until: DateTime<Utc>,
+    },
 }
 
 impl DenialReason {
@@ -150,7 +174,18 @@ impl DenialReason {
             Self::CapFull { .. } => "cap_full",
             Self::PatternDayTrader { .. } => "pattern_day_trader",
             Self::NoBuyingPower { .. } => "no_buying_power",
+            Self::AlreadyHeld { .. } => "already_held",
+            Self::Sliver { .. } => "sliver",
+            Self::OppositeSignalIgnored { .. } => "opposite_signal_ignored",
+            Self::ReentryCooldown { .. } => "reentry_cooldown",
         }
+    }
+}
+
+fn side_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Long => "long",
+        Direction::Short => "short",
     }
 }
 
@@ -180,6 +215,27 @@ impl fmt::Display for DenialReason {
             Self::NoBuyingPower { needed_per_unit, available } => {
                 write!(f, "one unit needs {needed_per_unit}, only {available} available")
             }
+            Self::AlreadyHeld { symbol, direction, entries, max } => {
+                let side = side_word(*direction);
+                let noun = if *max == 1 { "entry" } else { "entries" };
+                write!(f, "already {side} {symbol} ({entries} {noun} of {max})")
+            }
+            Self::Sliver { quantity, sized, min_fraction } => write!(
+                f,
+                "would be a sliver: {} of {} (below {}% of the order on a flat book)",
+                quantity.normalize(),
+                sized.normalize(),
+                min_fraction * 100.0
+            ),
+            Self::OppositeSignalIgnored { held } => {
+                write!(
+                    f,
+                    "{} signal against the {} position: ignored by the position policy",
+                    side_word(held.opposite()),
+                    side_word(*held)
+                )
+            }
+            Self::ReentryCooldown { until } => write!(f, "re-entry cooldown after the last round trip, until {until}"),
         }
     }
 }

@@ -25,7 +25,7 @@ use crate::signal::{Candidate, Direction, Signal};
 
 pub use account::{AccountSnapshot, PositionSnapshot};
 pub use checks::{CHAIN, Outcome, RiskCheck, RiskContext};
-pub use config::{ExposureConfig, PdtConfig, RiskConfig, SizingConfig};
+pub use config::{ExposureConfig, OppositeSignal, PdtConfig, PositionsConfig, RiskConfig, SizingConfig};
 pub use decision::{
     Approval, Cap, CheckResult, CheckStatus, DenialReason, Figure, Intent, ReduceReason, RiskDecision, Side, Verdict,
 };
@@ -157,6 +157,31 @@ pub fn kill_switch_exit(position: &PositionSnapshot, now: DateTime<Utc>) -> Risk
     }
 }
 
+/// The position policy's last word on an entry the caps cut: below
+/// `min_fraction` of `sized` (the size the caps allow on a flat book) it
+/// is a sliver, refused.
+fn sliver_check(
+    quantity: Option<Decimal>,
+    sized: Option<Decimal>,
+    min_fraction: f64,
+) -> (CheckResult, Option<DenialReason>) {
+    let (Some(quantity), Some(sized)) = (quantity, sized) else {
+        let result =
+            CheckResult { name: "min_order_fraction", status: CheckStatus::NotApplicable, measured: None, limit: None };
+        return (result, None);
+    };
+    let fraction = Decimal::from_f64_retain(min_fraction).unwrap_or_default();
+    let floor = sized * fraction;
+    let measured = Some(Figure::Quantity(quantity));
+    let limit = Some(Figure::Quantity(floor.round_dp(2).normalize()));
+    if quantity < floor {
+        let reason = DenialReason::Sliver { quantity, sized, min_fraction };
+        let result = CheckResult { name: "min_order_fraction", status: CheckStatus::Blocked, measured, limit };
+        return (result, Some(reason));
+    }
+    (CheckResult { name: "min_order_fraction", status: CheckStatus::Passed, measured, limit }, None)
+}
+
 /// The chain itself, on any candidate (tests feed it malformed ones).
 pub(crate) fn evaluate_candidate(
     signal: &Candidate,
@@ -192,6 +217,13 @@ pub(crate) fn evaluate_candidate(
             quantity = Some(q);
         }
         reductions.extend(outcome.reduce);
+    }
+
+    if denial.is_none() && intent == Intent::Entry && !reductions.is_empty() {
+        let reference = requested.map(|sized| checks::flat_book_size(&ctx, sized));
+        let (check, sliver) = sliver_check(quantity, reference, config.positions.min_order_fraction);
+        checks.push(check);
+        denial = sliver;
     }
 
     // A long signal buys (opening a long, or closing a short); a short one sells.

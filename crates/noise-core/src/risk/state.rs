@@ -4,7 +4,7 @@
 //! `now` and returns the events it caused (a breaker tripping, the state
 //! changing), which the engine writes to the audit log.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::America::New_York;
@@ -85,6 +85,11 @@ pub struct RiskState {
     /// Realized P&L of the most recent closed trades (for Kelly), oldest first.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub recent_results: VecDeque<Decimal>,
+    /// When each symbol's last round trip closed (the position policy's
+    /// re-entry cooldown). Defaulted so older saved states load.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub last_exits: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl RiskState {
@@ -102,7 +107,13 @@ impl RiskState {
             cooldown_after_losses: 0,
             day_trades: Vec::new(),
             recent_results: VecDeque::new(),
+            last_exits: BTreeMap::new(),
         }
+    }
+
+    /// When `symbol`'s last round trip closed, if one did.
+    pub fn last_exit(&self, symbol: &str) -> Option<DateTime<Utc>> {
+        self.last_exits.get(symbol).copied()
     }
 
     pub fn tripped(&self, kind: BreakerKind) -> Option<&Trip> {
@@ -151,6 +162,10 @@ impl RiskState {
     /// order (the window forgets day trades older than the latest one's).
     pub fn update_on_close(&mut self, closed: &[RoundTrip], now: DateTime<Utc>, config: &RiskConfig) -> Vec<RiskEvent> {
         let Some(last) = closed.last() else { return Vec::new() };
+        for trip in closed {
+            let at = self.last_exits.entry(trip.symbol.to_string()).or_insert(trip.exit_time);
+            *at = (*at).max(trip.exit_time);
+        }
         let pnl: Decimal = closed.iter().map(|t| t.net_pnl).sum();
         let opened_at = closed.iter().map(|t| t.entry_time).min().unwrap_or(last.entry_time);
         let mut events = Vec::new();

@@ -73,7 +73,12 @@ impl Case {
             account: account(dec!(100000)),
             positions: vec![],
             state: RiskState::new(dec!(100000)),
-            config: RiskConfig::default(),
+            // The caps' own tests: any cut size goes through (the sliver rule
+            // has its table in `position_policy_table`).
+            config: RiskConfig {
+                positions: PositionsConfig { min_order_fraction: 0.0, ..Default::default() },
+                ..Default::default()
+            },
         }
     }
     fn run(&self) -> RiskDecision {
@@ -389,4 +394,153 @@ proptest! {
         let expected = dates.iter().filter(|d| window.contains(d)).count();
         prop_assert_eq!(state.day_trades_in_window(today), expected);
     }
+}
+
+/// `[risk.positions]`, rule by rule, with the reason each refusal names.
+#[test]
+fn position_policy_table() {
+    type Expect = Box<dyn Fn(&RiskDecision) -> bool>;
+    let with_policy = |name: &'static str, edit: &dyn Fn(&mut Case)| {
+        let mut c = Case::new(name);
+        c.config.positions = PositionsConfig::default();
+        edit(&mut c);
+        c
+    };
+    let exit_at = now() - chrono::TimeDelta::minutes(5);
+    let cases: Vec<(Case, Expect)> = vec![
+        (
+            with_policy("held on the same side: not traded", &|c| {
+                c.positions = vec![position("SPY", dec!(10), dec!(600))]
+            }),
+            Box::new(|d| {
+                matches!(blocked(d), Some(DenialReason::AlreadyHeld { entries: 1, max: 1, .. }))
+                    && blocked(d).unwrap().to_string() == "already long SPY (1 entry of 1)"
+            }),
+        ),
+        (
+            with_policy("a pending entry counts as held", &|c| {
+                c.positions = vec![position("SPY", dec!(5), dec!(600)), position("SPY", dec!(5), dec!(600))];
+                c.config.positions.max_entries_per_symbol = 2;
+            }),
+            Box::new(|d| blocked(d).unwrap().to_string() == "already long SPY (2 entries of 2)"),
+        ),
+        (
+            with_policy("scaling in below the entry count", &|c| {
+                c.positions = vec![position("SPY", dec!(10), dec!(600))];
+                c.config.positions.max_entries_per_symbol = 3;
+                c.config.positions.min_order_fraction = 0.0;
+            }),
+            Box::new(|d| d.approval().is_some_and(|a| a.intent() == Intent::Entry)),
+        ),
+        (
+            with_policy("entries of a multi-lot position count", &|c| {
+                c.positions = vec![position("SPY", dec!(30), dec!(600)).with_entries(3)];
+                c.config.positions.max_entries_per_symbol = 3;
+            }),
+            Box::new(|d| matches!(blocked(d), Some(DenialReason::AlreadyHeld { entries: 3, max: 3, .. }))),
+        ),
+        (
+            with_policy("a short position does not count against a long entry", &|c| {
+                c.positions = vec![position("QQQ", dec!(-10), dec!(500))];
+                c.config.positions.min_order_fraction = 0.0;
+            }),
+            Box::new(|d| d.approval().is_some()),
+        ),
+        (
+            // Sized 500, the symbol cap alone leaves 83: what a flat book allows, not a sliver.
+            with_policy("a cap that binds on a flat book is no sliver", &|_| {}),
+            Box::new(|d| {
+                d.approval().is_some_and(|a| a.quantity() == dec!(83))
+                    && d.checks.iter().any(|c| c.name == "min_order_fraction" && c.status == CheckStatus::Passed)
+            }),
+        ),
+        (
+            // QQQ holds 140,000 of the equity_index group's 150,000: room for 16 SPY, 19 % of 83.
+            with_policy("room taken by what is held makes a sliver", &|c| {
+                c.positions = vec![position("QQQ", dec!(280), dec!(500))];
+            }),
+            Box::new(|d| {
+                blocked(d).map(ToString::to_string).as_deref()
+                    == Some("would be a sliver: 16 of 83 (below 25% of the order on a flat book)")
+                    && d.checks.iter().any(|c| c.name == "min_order_fraction" && c.status == CheckStatus::Blocked)
+            }),
+        ),
+        (
+            with_policy("a squeeze above the fraction passes", &|c| {
+                c.positions = vec![position("QQQ", dec!(280), dec!(500))];
+                c.config.positions.min_order_fraction = 0.15;
+            }),
+            Box::new(|d| d.approval().is_some_and(|a| a.quantity() == dec!(16))),
+        ),
+        (
+            with_policy("an uncut order never meets the sliver rule", &|c| {
+                c.config.exposure.max_symbol_pct = 1000.0;
+                c.config.exposure.group_caps_pct.insert("equity_index".into(), 1000.0);
+                c.config.exposure.max_gross_pct = 1000.0;
+                c.account.buying_power = dec!(1000000);
+                c.config.positions.min_order_fraction = 1.0;
+            }),
+            Box::new(|d| d.approval().is_some_and(|a| a.quantity() == dec!(500))),
+        ),
+        (
+            with_policy("an opposite signal closes by default", &|c| {
+                c.positions = vec![position("SPY", dec!(-40), dec!(600))]
+            }),
+            Box::new(|d| d.approval().is_some_and(|a| a.intent() == Intent::Exit && a.quantity() == dec!(40))),
+        ),
+        (
+            with_policy("an opposite signal ignored", &|c| {
+                c.positions = vec![position("SPY", dec!(-40), dec!(600))];
+                c.config.positions.on_opposite_signal = OppositeSignal::Ignore;
+            }),
+            Box::new(|d| {
+                blocked(d).map(ToString::to_string).as_deref()
+                    == Some("long signal against the short position: ignored by the position policy")
+            }),
+        ),
+        (
+            with_policy("re-entry waits out the cooldown", &|c| {
+                c.config.positions.reentry_cooldown_minutes = 10;
+                c.config.positions.min_order_fraction = 0.0;
+                c.state.last_exits.insert("SPY".into(), exit_at);
+            }),
+            Box::new(move |d| {
+                blocked(d) == Some(&DenialReason::ReentryCooldown { until: exit_at + chrono::TimeDelta::minutes(10) })
+            }),
+        ),
+        (
+            with_policy("re-entry after the cooldown", &|c| {
+                c.config.positions.reentry_cooldown_minutes = 5;
+                c.config.positions.min_order_fraction = 0.0;
+                c.state.last_exits.insert("SPY".into(), exit_at);
+            }),
+            Box::new(|d| d.approval().is_some()),
+        ),
+        (
+            with_policy("another symbol's exit starts no cooldown", &|c| {
+                c.config.positions.reentry_cooldown_minutes = 60;
+                c.config.positions.min_order_fraction = 0.0;
+                c.state.last_exits.insert("QQQ".into(), exit_at);
+            }),
+            Box::new(|d| d.approval().is_some()),
+        ),
+    ];
+    for (case, ok) in cases {
+        let d = case.run();
+        assert!(ok(&d), "{}: {d:#?}", case.name);
+        assert_eq!(d.approval().is_some(), !d.is_blocked(), "{}", case.name);
+    }
+}
+
+#[test]
+fn position_policy_settings_are_validated() {
+    let mut config = RiskConfig::default();
+    config.positions.max_entries_per_symbol = 0;
+    config.positions.min_order_fraction = 1.5;
+    config.positions.reentry_cooldown_minutes = 20_000;
+    let keys: Vec<String> = config.problems(["equity_index", "energy", "metals"]).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        ["positions.max_entries_per_symbol", "positions.min_order_fraction", "positions.reentry_cooldown_minutes"]
+    );
 }

@@ -510,7 +510,8 @@ impl EngineCore {
             let state = &self.symbols[index];
             let Some(average) = book.average_price() else { continue };
             let mark = state.last_close.unwrap_or(average);
-            positions.push(PositionSnapshot::new(&state.instrument, book.quantity(), average, mark));
+            let held = PositionSnapshot::new(&state.instrument, book.quantity(), average, mark);
+            positions.push(held.with_entries(book.entries()));
         }
         positions
     }
