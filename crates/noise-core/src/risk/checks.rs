@@ -232,6 +232,10 @@ impl RiskCheck for PositionPolicy {
             };
             return Outcome::block(reason, measured, limit);
         }
+        if let Some(close) = policy.flatten_window(ctx.instrument.venue, ctx.now) {
+            let reason = DenialReason::SessionClosing { close, minutes: policy.flatten_before_close_minutes };
+            return Outcome::block(reason, Some(Figure::Until(close)), limit);
+        }
         let wait = chrono::TimeDelta::minutes(i64::from(policy.reentry_cooldown_minutes));
         let last_exit = ctx.state.last_exit(&ctx.signal.symbol);
         if let Some(until) = last_exit.map(|t| t + wait).filter(|until| entries == 0 && ctx.now < *until) {

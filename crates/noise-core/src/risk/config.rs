@@ -143,6 +143,10 @@ pub struct PositionsConfig {
     /// Minutes after a round trip in a symbol closes before it may be
     /// entered again (0: at once).
     pub reentry_cooldown_minutes: u32,
+    /// For day traders: this many minutes before the venue's close (early
+    /// closes included) every position is closed and every working order
+    /// cancelled, and no entry is taken until the close (0: off).
+    pub flatten_before_close_minutes: u32,
 }
 
 impl Default for PositionsConfig {
@@ -152,6 +156,7 @@ impl Default for PositionsConfig {
             min_order_fraction: 0.25,
             on_opposite_signal: OppositeSignal::Close,
             reentry_cooldown_minutes: 0,
+            flatten_before_close_minutes: 0,
         }
     }
 }
@@ -268,9 +273,32 @@ impl RiskConfig {
                 format!("must be at most 10080 (a week), got {}", p.reentry_cooldown_minutes),
             );
         }
+        if p.flatten_before_close_minutes > 240 {
+            bad(
+                "positions.flatten_before_close_minutes".into(),
+                format!("must be at most 240 (four hours), got {}", p.flatten_before_close_minutes),
+            );
+        }
         if !(self.pdt.min_equity.is_finite() && self.pdt.min_equity >= 0.0) {
             bad("pdt.min_equity".into(), format!("must be a non-negative amount, got {}", self.pdt.min_equity));
         }
         out
+    }
+}
+
+impl PositionsConfig {
+    /// The close of the session open at `now` at `venue`, when `now` is in
+    /// the window before it where positions are flattened (none when the
+    /// window is off or the market is closed).
+    pub fn flatten_window(
+        &self,
+        venue: crate::calendar::Venue,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        if self.flatten_before_close_minutes == 0 {
+            return None;
+        }
+        let window = chrono::TimeDelta::minutes(i64::from(self.flatten_before_close_minutes));
+        venue.session_at(now).map(|s| s.close).filter(|close| *close - now <= window)
     }
 }

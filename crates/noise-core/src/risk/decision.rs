@@ -155,6 +155,12 @@ pub enum DenialReason {
     ReentryCooldown {
         until: DateTime<Utc>,
     },
+    /// Inside the window before the session's close where positions are
+    /// flattened: no new entries.
+    SessionClosing {
+        close: DateTime<Utc>,
+        minutes: u32,
+    },
 }
 
 impl DenialReason {
@@ -178,6 +184,7 @@ impl DenialReason {
             Self::Sliver { .. } => "sliver",
             Self::OppositeSignalIgnored { .. } => "opposite_signal_ignored",
             Self::ReentryCooldown { .. } => "reentry_cooldown",
+            Self::SessionClosing { .. } => "session_closing",
         }
     }
 }
@@ -236,6 +243,9 @@ impl fmt::Display for DenialReason {
                 )
             }
             Self::ReentryCooldown { until } => write!(f, "re-entry cooldown after the last round trip, until {until}"),
+            Self::SessionClosing { close, minutes } => {
+                write!(f, "within {minutes} minutes of the session's close at {close}: positions are being flattened")
+            }
         }
     }
 }

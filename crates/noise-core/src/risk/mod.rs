@@ -126,6 +126,17 @@ fn side_of(direction: Direction) -> decision::Side {
 /// passes even when trading is halted; the decision names the kill switch
 /// as its one check. Only the engine's flatten control calls this.
 pub fn kill_switch_exit(position: &PositionSnapshot, now: DateTime<Utc>) -> RiskDecision {
+    forced_exit(position, now, "kill_switch")
+}
+
+/// The position policy's order before the session closes
+/// (`flatten_before_close_minutes`): the whole position at market, as the
+/// kill switch's, with `session_flatten` as its one check.
+pub fn session_flatten_exit(position: &PositionSnapshot, now: DateTime<Utc>) -> RiskDecision {
+    forced_exit(position, now, "session_flatten")
+}
+
+fn forced_exit(position: &PositionSnapshot, now: DateTime<Utc>, by: &'static str) -> RiskDecision {
     let long = position.quantity > Decimal::ZERO;
     let (direction, side) =
         if long { (Direction::Short, decision::Side::Sell) } else { (Direction::Long, decision::Side::Buy) };
@@ -148,7 +159,7 @@ pub fn kill_switch_exit(position: &PositionSnapshot, now: DateTime<Utc>) -> Risk
         verdict: Verdict::Allow,
         requested: Some(quantity),
         checks: vec![CheckResult {
-            name: "kill_switch",
+            name: by,
             status: CheckStatus::Passed,
             measured: Some(Figure::Quantity(quantity)),
             limit: None,

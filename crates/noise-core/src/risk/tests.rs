@@ -538,9 +538,37 @@ fn position_policy_settings_are_validated() {
     config.positions.max_entries_per_symbol = 0;
     config.positions.min_order_fraction = 1.5;
     config.positions.reentry_cooldown_minutes = 20_000;
+    config.positions.flatten_before_close_minutes = 241;
     let keys: Vec<String> = config.problems(["equity_index", "energy", "metals"]).into_iter().map(|(k, _)| k).collect();
     assert_eq!(
         keys,
-        ["positions.max_entries_per_symbol", "positions.min_order_fraction", "positions.reentry_cooldown_minutes"]
+        [
+            "positions.max_entries_per_symbol",
+            "positions.min_order_fraction",
+            "positions.reentry_cooldown_minutes",
+            "positions.flatten_before_close_minutes"
+        ]
     );
+}
+
+#[test]
+fn no_entry_in_the_window_before_the_close() {
+    let mut c = Case::new("flatten window");
+    c.config.positions.flatten_before_close_minutes = 15;
+    let spy = instrument("SPY");
+    // now() is 11:00 in New York; the NYSE closes at 16:00 (20:00 UTC in March 2026).
+    let at = |h: u32, m: u32| Utc.with_ymd_and_hms(2026, 3, 10, h, m, 0).unwrap();
+    let decide = |t| evaluate_candidate(&c.signal, &c.account, &c.positions, &c.state, &spy, t, &c.config);
+    assert!(decide(at(19, 44)).approval().is_some(), "16 minutes before the close");
+    let d = decide(at(19, 45));
+    assert_eq!(blocked(&d), Some(&DenialReason::SessionClosing { close: at(20, 0), minutes: 15 }), "{d:#?}");
+    // An exit still passes: closing only lowers risk.
+    c.positions = vec![position("SPY", dec!(-40), dec!(600))];
+    let d = evaluate_candidate(&c.signal, &c.account, &c.positions, &c.state, &spy, at(19, 50), &c.config);
+    assert!(d.approval().is_some_and(|a| a.intent() == Intent::Exit), "{d:#?}");
+    // Off by default.
+    c.config.positions.flatten_before_close_minutes = 0;
+    c.positions.clear();
+    let d = evaluate_candidate(&c.signal, &c.account, &c.positions, &c.state, &spy, at(19, 59), &c.config);
+    assert!(d.approval().is_some());
 }

@@ -314,3 +314,34 @@ fn downsampling_keeps_the_extremes_and_the_ends() {
     assert_eq!((min(&small), max(&small)), (min(&curve), max(&curve)));
     assert_eq!(downsample(&curve[..50], 400).len(), 50);
 }
+
+/// `flatten_before_close_minutes`: no position is held into a session's
+/// last minutes, and none is opened in them; without it, positions are.
+#[test]
+fn the_session_flatten_closes_before_every_close() {
+    let (mut config, spy, bars, options) = spy_sample_with_every_check();
+    let series = [Series { instrument: spy.clone(), bars: bars.clone() }];
+    let window = TimeDelta::minutes(15);
+    let close_of = |t: DateTime<Utc>| spy.venue.session_at(t).map(|s| s.close).unwrap();
+    let in_window = |t: DateTime<Utc>| close_of(t) - t <= window;
+
+    let plain = run(&series, &config, &options, &mut |_| {}).unwrap();
+    let held_late = plain
+        .trades
+        .iter()
+        .filter(|t| close_of(t.entry_time) - t.exit_time.min(close_of(t.entry_time)) < window)
+        .count();
+    assert!(held_late > 0, "without the flatten some trade is still open in the last 15 minutes");
+
+    config.risk.positions.flatten_before_close_minutes = 15;
+    let flat = run(&series, &config, &options, &mut |_| {}).unwrap();
+    assert!(flat.trades.len() > 10, "{} trades", flat.trades.len());
+    for trade in &flat.trades {
+        assert!(!in_window(trade.entry_time), "entered in the window: {trade:?}");
+        let close = close_of(trade.entry_time);
+        // Closed at the open of the first bar of the window at the latest.
+        assert!(trade.exit_time <= close - window, "held into the window: {trade:?}");
+    }
+    let last_bar = bars.last().unwrap().time;
+    assert!(flat.open_positions.is_empty() || !in_window(last_bar + TimeDelta::minutes(1)));
+}

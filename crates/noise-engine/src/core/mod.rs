@@ -104,6 +104,25 @@ struct SymbolState {
     last_close: Option<Decimal>,
 }
 
+/// Why positions are closed out wholesale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CloseOut {
+    /// The kill switch (the flatten control).
+    KillSwitch,
+    /// The position policy's flatten before the session's close.
+    SessionClose,
+}
+
+impl CloseOut {
+    /// The closing order's client order id ends with this.
+    fn suffix(self) -> &'static str {
+        match self {
+            CloseOut::KillSwitch => "flatten",
+            CloseOut::SessionClose => "session",
+        }
+    }
+}
+
 /// Whether placing an exit cancels its symbol's bracket legs first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Legs {
@@ -383,6 +402,9 @@ impl EngineCore {
         }
         if !self.pending.is_empty() {
             self.decide_pending(now, account, out);
+        }
+        if self.risk_config.positions.flatten_before_close_minutes > 0 {
+            self.flatten_before_close(now, out);
         }
         if self.jobs.as_ref().is_some_and(|jobs| jobs.any_due(now)) {
             self.cash = Some(account.cash());
@@ -941,20 +963,43 @@ impl EngineCore {
     /// ledger holds closed with a market order (client order id
     /// `<minute>-<SYMBOL>-flatten`), then trading paused.
     fn flatten(&mut self, now: DateTime<Utc>, by: &str, out: &mut Vec<Effect>) {
+        let (working, closing) = self.close_out(now, |_| true, CloseOut::KillSwitch, out);
+        let events =
+            if self.risk.halted_manually { Vec::new() } else { self.risk.halt(now, &format!("flattened by {by}")) };
+        out.push(Effect::Risk(events));
+        out.push(Effect::Audit {
+            event: "flatten",
+            details: json!({"by": by, "cancelled": working, "closing_orders": closing}),
+        });
+    }
+
+    /// Cancels the working orders of the symbols `which` accepts and closes
+    /// their ledger positions at market (client order id
+    /// `<minute>-<SYMBOL>-<why>`): the ids cancelled and the closing orders.
+    fn close_out(
+        &mut self,
+        now: DateTime<Utc>,
+        which: impl Fn(&str) -> bool,
+        why: CloseOut,
+        out: &mut Vec<Effect>,
+    ) -> (Vec<CompactString>, Vec<String>) {
         let working: Vec<CompactString> = self
             .orders
             .iter()
-            .filter(|o| o.is_working() && o.status != OrderStatus::Intent)
+            .filter(|o| o.is_working() && o.status != OrderStatus::Intent && which(&o.symbol))
             .map(|o| o.client_order_id.clone())
             .collect();
         for id in &working {
             out.push(Effect::Cancel { client_order_id: id.clone() });
         }
         let mut closing = Vec::new();
-        for position in &self.held_snapshots() {
-            let decision = risk::kill_switch_exit(position, now);
+        for position in self.held_snapshots().iter().filter(|p| which(&p.symbol)) {
+            let decision = match why {
+                CloseOut::KillSwitch => risk::kill_switch_exit(position, now),
+                CloseOut::SessionClose => risk::session_flatten_exit(position, now),
+            };
             let Some(approval) = decision.approval() else { continue };
-            let id = format!("{}-flatten", client_order_id(now, &position.symbol));
+            let id = format!("{}-{}", client_order_id(now, &position.symbol), why.suffix());
             if self.orders.contains(&id) {
                 continue;
             }
@@ -966,12 +1011,45 @@ impl EngineCore {
             self.place(tag, None, broker, request, Legs::CancelledAlready, now, out);
             closing.push(id);
         }
-        let events =
-            if self.risk.halted_manually { Vec::new() } else { self.risk.halt(now, &format!("flattened by {by}")) };
-        out.push(Effect::Risk(events));
+        (working, closing)
+    }
+
+    /// The position policy's flatten before the close: in the last
+    /// `flatten_before_close_minutes` of a symbol's session, its position is
+    /// closed and its working orders cancelled (audited as
+    /// `session_flatten`). A symbol whose closing order is still on its way
+    /// is left to it.
+    fn flatten_before_close(&mut self, now: DateTime<Utc>, out: &mut Vec<Effect>) {
+        let policy = &self.risk_config.positions;
+        let due: Vec<CompactString> = self
+            .symbols
+            .iter()
+            .filter(|s| policy.flatten_window(s.instrument.venue, now).is_some())
+            .map(|s| s.instrument.symbol.as_str().into())
+            .filter(|symbol: &CompactString| {
+                let held = !self.ledger.position(symbol).is_zero();
+                let working = self.orders.iter().any(|o| o.symbol == *symbol && o.is_working());
+                let closing = self.orders.iter().any(|o| {
+                    o.symbol == *symbol
+                        && o.is_working()
+                        && o.client_order_id.ends_with(CloseOut::SessionClose.suffix())
+                });
+                (held || working) && !closing
+            })
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let (cancelled, closing) =
+            self.close_out(now, |symbol| due.iter().any(|d| d == symbol), CloseOut::SessionClose, out);
         out.push(Effect::Audit {
-            event: "flatten",
-            details: json!({"by": by, "cancelled": working, "closing_orders": closing}),
+            event: "session_flatten",
+            details: json!({
+                "symbols": due,
+                "minutes_before_close": self.risk_config.positions.flatten_before_close_minutes,
+                "cancelled": cancelled,
+                "closing_orders": closing,
+            }),
         });
     }
 
