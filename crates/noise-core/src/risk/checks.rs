@@ -213,6 +213,7 @@ impl RiskCheck for PositionPolicy {
             let held = ctx.signal.direction.opposite();
             return match policy.on_opposite_signal {
                 OppositeSignal::Close => Outcome::pass(Some(Figure::State("CLOSE".into())), None),
+                OppositeSignal::Reverse => Outcome::pass(Some(Figure::State("REVERSE".into())), None),
                 OppositeSignal::Ignore => Outcome::block(
                     DenialReason::OppositeSignalIgnored { held },
                     Some(Figure::State("IGNORE".into())),

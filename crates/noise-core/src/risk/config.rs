@@ -168,6 +168,9 @@ pub enum OppositeSignal {
     /// Exit the position at market (its bracket legs cancelled); no new
     /// entry in that minute.
     Close,
+    /// Exit the position, then enter the other side in the same minute
+    /// through the whole risk chain (as if the position were gone).
+    Reverse,
     /// Refuse the signal: the position keeps its bracket.
     Ignore,
 }

@@ -345,3 +345,36 @@ fn the_session_flatten_closes_before_every_close() {
     let last_bar = bars.last().unwrap().time;
     assert!(flat.open_positions.is_empty() || !in_window(last_bar + TimeDelta::minutes(1)));
 }
+
+/// `on_opposite_signal`: "close" exits and waits for the next signal;
+/// "reverse" enters the other side at the same fill; "ignore" keeps the
+/// position until its bracket closes it. SMA-cross with every check: its
+/// signals alternate, so opposite signals meet held positions.
+#[test]
+fn opposite_signals_close_reverse_or_are_ignored() {
+    use noise_core::risk::OppositeSignal;
+    let mut config = NoiseConfig::default();
+    config.risk.exposure.group_caps_pct.insert("ungrouped".into(), 100.0);
+    let options = BacktestOptions { risk: RiskMode::Checked, long_only: false, ..sma_cross_options(dec!(100)) };
+    let series = series(walk(20_000, 7));
+    let mut by_policy = |policy| {
+        config.risk.positions.on_opposite_signal = policy;
+        run(&series, &config, &options, &mut |_| {}).unwrap()
+    };
+    let reversals = |trades: &[RoundTrip]| {
+        trades.windows(2).filter(|w| w[0].exit_time == w[1].entry_time && w[0].side != w[1].side).count()
+    };
+    let close = by_policy(OppositeSignal::Close);
+    let reverse = by_policy(OppositeSignal::Reverse);
+    let ignore = by_policy(OppositeSignal::Ignore);
+    assert_eq!(reversals(&close.trades), 0, "close never enters at its exit's fill");
+    assert!(reversals(&reverse.trades) > 0, "reverse does: {} trades", reverse.trades.len());
+    assert!(ignore.not_traded_by.get("opposite_signal_ignored").copied().unwrap_or(0) > 0);
+    // Every run's books balance: equity moved by exactly the trades' net P&L when flat.
+    for report in [&close, &reverse, &ignore] {
+        if report.open_positions.is_empty() {
+            let net: Decimal = report.trades.iter().map(|t| t.net_pnl).sum();
+            assert_eq!(report.final_equity, (report.starting_equity + net).round_dp(2).normalize());
+        }
+    }
+}

@@ -29,7 +29,9 @@ use noise_core::instrument::{BrokerKind, Instrument};
 use noise_core::ledger::{Applied, Fill, Ledger, RoundTrip};
 use noise_core::market::Bar;
 use noise_core::order::OrderStatus;
-use noise_core::risk::{self, AccountSnapshot, Intent, PositionSnapshot, RiskConfig, RiskState, Side, Verdict};
+use noise_core::risk::{
+    self, AccountSnapshot, Intent, OppositeSignal, PositionSnapshot, RiskConfig, RiskState, Side, Verdict,
+};
 use noise_core::schedule::{Job, Schedule};
 use noise_core::signal::{Direction, Evaluation, Signal, SignalError, SymbolPipeline};
 use noise_store::records::{DailyMetrics, EquitySnapshot};
@@ -472,6 +474,56 @@ impl EngineCore {
         // minute): never a second one. The store's UNIQUE client order id is the
         // final word for one that is settled already.
         let order = order.filter(|request| !self.orders.contains(request.client_order_id()));
+        if let (Some(_), Some(approval)) = (&order, decision.approval()) {
+            reserve(approval, &self.symbols[index].instrument, account, positions);
+        }
+        let decision_tag = self.tag();
+        if self.options.records {
+            out.push(Effect::Decision { tag: decision_tag, signal: signal_tag, decision: Box::new(decision) });
+        }
+        let Some(request) = order else { return };
+        let broker = self.symbols[index].broker;
+        let exit = request.intent() == Intent::Exit;
+        self.place(decision_tag, signal_tag, broker, request, Legs::Cancel, now, out);
+        let reverse = self.risk_config.positions.on_opposite_signal == OppositeSignal::Reverse;
+        if exit && reverse && self.options.risk == RiskMode::Checked && !self.options.long_only {
+            self.reverse(index, signal_tag, signal, now, account, positions, out);
+        }
+    }
+
+    /// `on_opposite_signal = "reverse"`: after the exit, the same signal as an
+    /// entry through the whole chain, on the positions without this symbol's
+    /// (its exit fills first: the entry's client order id, `<minute>-<SYMBOL>-rev`,
+    /// sorts after the exit's).
+    #[allow(clippy::too_many_arguments)]
+    fn reverse(
+        &mut self,
+        index: usize,
+        signal_tag: Option<u64>,
+        signal: &Signal,
+        now: DateTime<Utc>,
+        account: &mut AccountSnapshot,
+        positions: &mut Vec<PositionSnapshot>,
+        out: &mut Vec<Effect>,
+    ) {
+        let symbol = &self.symbols[index].instrument.symbol;
+        positions.retain(|p| !p.symbol.eq_ignore_ascii_case(symbol));
+        let (decision, _) = decide(
+            signal,
+            &self.symbols[index].instrument,
+            account,
+            positions,
+            &self.risk,
+            &self.risk_config,
+            self.options.risk,
+            now,
+        );
+        // The signal was traded (its exit): a refused entry is only in the decision.
+        let id = format!("{}-rev", client_order_id(now, symbol));
+        let order = decision
+            .approval()
+            .filter(|a| a.intent() == Intent::Entry && !self.orders.contains(&id))
+            .map(|a| OrderRequest::from_approval(a, id));
         if let (Some(_), Some(approval)) = (&order, decision.approval()) {
             reserve(approval, &self.symbols[index].instrument, account, positions);
         }
