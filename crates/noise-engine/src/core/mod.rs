@@ -456,16 +456,7 @@ impl EngineCore {
             *self.stats.not_traded_by.entry("long_only").or_default() += 1;
             return;
         }
-        let (decision, order) = decide(
-            signal,
-            &symbol.instrument,
-            account,
-            positions,
-            &self.risk,
-            &self.risk_config,
-            self.options.risk,
-            now,
-        );
+        let (decision, order) = self.decide_signal(index, signal, now, account, positions);
         if let Verdict::Block { reason } = &decision.verdict {
             self.stats.not_traded += 1;
             *self.stats.not_traded_by.entry(reason.code()).or_default() += 1;
@@ -474,6 +465,40 @@ impl EngineCore {
         // minute): never a second one. The store's UNIQUE client order id is the
         // final word for one that is settled already.
         let order = order.filter(|request| !self.orders.contains(request.client_order_id()));
+        let placed = self.submit(index, signal_tag, decision, order, now, account, positions, out);
+        let reverse = self.risk_config.positions.on_opposite_signal == OppositeSignal::Reverse;
+        if placed == Some(Intent::Exit) && reverse && self.options.risk == RiskMode::Checked && !self.options.long_only
+        {
+            self.reverse(index, signal_tag, signal, now, account, positions, out);
+        }
+    }
+
+    fn decide_signal(
+        &self,
+        index: usize,
+        signal: &Signal,
+        now: DateTime<Utc>,
+        account: &AccountSnapshot,
+        positions: &[PositionSnapshot],
+    ) -> (risk::RiskDecision, Option<OrderRequest>) {
+        let instrument = &self.symbols[index].instrument;
+        decide(signal, instrument, account, positions, &self.risk, &self.risk_config, self.options.risk, now)
+    }
+
+    /// Reserves an approved order's room, records its decision and places
+    /// the order: the intent of the order placed, if one was.
+    #[allow(clippy::too_many_arguments)]
+    fn submit(
+        &mut self,
+        index: usize,
+        signal_tag: Option<u64>,
+        decision: risk::RiskDecision,
+        order: Option<OrderRequest>,
+        now: DateTime<Utc>,
+        account: &mut AccountSnapshot,
+        positions: &mut Vec<PositionSnapshot>,
+        out: &mut Vec<Effect>,
+    ) -> Option<Intent> {
         if let (Some(_), Some(approval)) = (&order, decision.approval()) {
             reserve(approval, &self.symbols[index].instrument, account, positions);
         }
@@ -481,14 +506,11 @@ impl EngineCore {
         if self.options.records {
             out.push(Effect::Decision { tag: decision_tag, signal: signal_tag, decision: Box::new(decision) });
         }
-        let Some(request) = order else { return };
+        let request = order?;
+        let intent = request.intent();
         let broker = self.symbols[index].broker;
-        let exit = request.intent() == Intent::Exit;
         self.place(decision_tag, signal_tag, broker, request, Legs::Cancel, now, out);
-        let reverse = self.risk_config.positions.on_opposite_signal == OppositeSignal::Reverse;
-        if exit && reverse && self.options.risk == RiskMode::Checked && !self.options.long_only {
-            self.reverse(index, signal_tag, signal, now, account, positions, out);
-        }
+        Some(intent)
     }
 
     /// `on_opposite_signal = "reverse"`: after the exit, the same signal as an
@@ -508,32 +530,14 @@ impl EngineCore {
     ) {
         let symbol = &self.symbols[index].instrument.symbol;
         positions.retain(|p| !p.symbol.eq_ignore_ascii_case(symbol));
-        let (decision, _) = decide(
-            signal,
-            &self.symbols[index].instrument,
-            account,
-            positions,
-            &self.risk,
-            &self.risk_config,
-            self.options.risk,
-            now,
-        );
-        // The signal was traded (its exit): a refused entry is only in the decision.
         let id = format!("{}-rev", client_order_id(now, symbol));
+        let (decision, _) = self.decide_signal(index, signal, now, account, positions);
+        // The signal was traded (its exit): a refused entry is only in the decision.
         let order = decision
             .approval()
             .filter(|a| a.intent() == Intent::Entry && !self.orders.contains(&id))
             .map(|a| OrderRequest::from_approval(a, id));
-        if let (Some(_), Some(approval)) = (&order, decision.approval()) {
-            reserve(approval, &self.symbols[index].instrument, account, positions);
-        }
-        let decision_tag = self.tag();
-        if self.options.records {
-            out.push(Effect::Decision { tag: decision_tag, signal: signal_tag, decision: Box::new(decision) });
-        }
-        let Some(request) = order else { return };
-        let broker = self.symbols[index].broker;
-        self.place(decision_tag, signal_tag, broker, request, Legs::Cancel, now, out);
+        self.submit(index, signal_tag, decision, order, now, account, positions, out);
     }
 
     /// Tracks an approved order as an intent and asks for it to be sent;
