@@ -179,7 +179,7 @@ fn migrate_applies_once_then_reports_up_to_date() {
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(String::from_utf8_lossy(&first.stdout).contains("applied migration 1 (initial)"));
     let second = noise(&["migrate", "--db", db.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&second.stdout).contains("up to date at schema version 6"));
+    assert!(String::from_utf8_lossy(&second.stdout).contains("up to date at schema version 7"));
 }
 
 #[test]

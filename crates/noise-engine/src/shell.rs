@@ -20,7 +20,7 @@ use noise_core::config::NoiseConfig;
 use noise_core::instrument::BrokerKind;
 use noise_core::market::Bar;
 use noise_core::order::OrderStatus;
-use noise_core::risk::{RiskEvent, RiskState};
+use noise_core::risk::{RiskEvent, RiskState, Verdict};
 use noise_core::signal::{Evaluation, SymbolPipeline};
 use noise_store::trades::NewOrder;
 use noise_store::{Store, StoreError, audit, fills, positions, records, risk_state, signals, trades};
@@ -331,7 +331,16 @@ impl Engine {
                 Effect::Decision { tag, signal, decision } => {
                     // Serialized once: the audit event and the order row carry the same text.
                     let text = serde_json::to_string(&decision).unwrap_or_default();
-                    let signal_id = signal.and_then(|t| signal_ids.get(&t)).map_or("null".to_string(), i64::to_string);
+                    let stored_signal = signal.and_then(|t| signal_ids.get(&t)).copied();
+                    if let Some(id) = stored_signal {
+                        let (verdict, reason) = match &decision.verdict {
+                            Verdict::Allow => ("allow", None),
+                            Verdict::Reduce { .. } => ("reduce", None),
+                            Verdict::Block { reason } => ("block", Some(format!("{}: {reason}", reason.code()))),
+                        };
+                        signals::set_risk(&mut tx, id, verdict, reason.as_deref()).await?;
+                    }
+                    let signal_id = stored_signal.map_or("null".to_string(), |id| id.to_string());
                     let details = format!("{{\"signal_id\":{signal_id},\"decision\":{text}}}");
                     audit::append_json(&mut tx, now, "risk_decision", ACTOR, &details).await?;
                     decisions.insert(tag, text);

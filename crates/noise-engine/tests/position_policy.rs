@@ -60,6 +60,18 @@ async fn the_defaults_never_add_to_a_position_nor_send_a_sliver() {
     }
     let decisions = decisions(dir.path()).await;
     assert!(!denials(&decisions, "already_held").is_empty(), "same-side signals were refused by name");
+    // The Signals tab's rows carry the refusal.
+    let store = noise_store::Store::open(&dir.path().join("noise.db")).await.unwrap();
+    let mut conn = store.acquire().await.unwrap();
+    let filter = noise_store::records::Filter::default();
+    let page = noise_store::signals::page(&mut conn, &filter, Some("signal"), 500).await.unwrap();
+    let held = page.iter().filter(|s| s.risk_verdict.as_deref() == Some("block")).find(|s| {
+        s.risk_reason.as_deref().is_some_and(|r| {
+            r.starts_with(&format!("already_held: already {} {}", s.direction.to_lowercase(), s.symbol))
+        })
+    });
+    assert!(held.is_some(), "a signal row shows its already_held refusal");
+    assert!(page.iter().any(|s| matches!(s.risk_verdict.as_deref(), Some("allow" | "reduce"))));
     // Every entry the caps cut kept at least a quarter of what they allow on a flat book.
     for d in decisions.iter().filter(|d| d["approval"].is_object() && d["intent"] == "entry") {
         let fraction = d["checks"].as_array().unwrap().iter().find(|c| c["name"] == "min_order_fraction");

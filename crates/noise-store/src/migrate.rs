@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "list_indexes", sql: include_str!("../migrations/0004_list_indexes.sql") },
     Migration { version: 5, name: "symbol_indexes", sql: include_str!("../migrations/0005_symbol_indexes.sql") },
     Migration { version: 6, name: "ledger", sql: include_str!("../migrations/0006_ledger.sql") },
+    Migration { version: 7, name: "signal_risk", sql: include_str!("../migrations/0007_signal_risk.sql") },
 ];
 
 /// FNV-1a of the text: enough to notice an edited migration.

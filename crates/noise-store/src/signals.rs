@@ -8,6 +8,23 @@ use crate::StoreError;
 use crate::codec::{json, time};
 
 /// Stores an evaluation (a signal or a rejected candidate); returns its id.
+/// Records the risk manager's first verdict on signal `id` (see [`SignalRow`]);
+/// a reversal's entry, decided after the exit, leaves the exit's.
+pub async fn set_risk(
+    conn: &mut SqliteConnection,
+    id: i64,
+    verdict: &str,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE signals SET risk_verdict = ?, risk_reason = ? WHERE id = ? AND risk_verdict IS NULL")
+        .bind(verdict)
+        .bind(reason)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn insert(conn: &mut SqliteConnection, evaluation: &Evaluation) -> Result<i64, StoreError> {
     let c = evaluation.candidate();
     let (status, reason) = match evaluation {
@@ -74,6 +91,11 @@ pub struct SignalRow {
     /// `signal` or `rejected`.
     pub status: String,
     pub reason: Option<String>,
+    /// For a signal: the risk manager's verdict (`allow`, `reduce`, `block`),
+    /// absent until it decided.
+    pub risk_verdict: Option<String>,
+    /// For a blocked signal: why, as `code: sentence` (`already_held: already long MES (1 entry of 1)`).
+    pub risk_reason: Option<String>,
     pub regime: serde_json::Value,
     pub components: serde_json::Value,
     pub filters: serde_json::Value,
@@ -99,13 +121,15 @@ pub async fn page(
         String,
         String,
         Option<String>,
+        Option<String>,
+        Option<String>,
         String,
         String,
         String,
     );
     let mut sql = format!(
         "SELECT id, time, symbol, timeframe, direction, strength, entry, stop_loss, take_profit, status, reason,
-                regime, components, filters
+                risk_verdict, risk_reason, regime, components, filters
          FROM signals{}",
         filter.where_clause("time")
     );
@@ -134,6 +158,8 @@ pub async fn page(
                 tp,
                 status,
                 reason,
+                risk_verdict,
+                risk_reason,
                 regime,
                 components,
                 filters,
@@ -149,6 +175,8 @@ pub async fn page(
                     take_profit: decimal("signals.take_profit", &tp)?,
                     status,
                     reason,
+                    risk_verdict,
+                    risk_reason,
                     regime: from_json("signals.regime", &regime)?,
                     components: from_json("signals.components", &components)?,
                     filters: from_json("signals.filters", &filters)?,

@@ -53,7 +53,8 @@ async fn migrations_are_applied_once_recorded_and_wal_is_on() {
             (3, "backtests"),
             (4, "list_indexes"),
             (5, "symbol_indexes"),
-            (6, "ledger")
+            (6, "ledger"),
+            (7, "signal_risk")
         ]
     );
 }

@@ -185,6 +185,10 @@ export interface Signal {
   take_profit: Dec;
   status: 'signal' | 'rejected' | string;
   reason: string | null;
+  /** For a signal: the risk manager's verdict, absent until it decided. */
+  risk_verdict?: 'allow' | 'reduce' | 'block' | string | null;
+  /** For a blocked signal: `code: sentence`. */
+  risk_reason?: string | null;
   regime?: Regime | null;
   components: SignalComponent[];
   filters?: SignalFilter[];

@@ -10,6 +10,13 @@ import { Badge, Dir, EmptyRow, ExpandableRow, MissedUpdatesLink, Pager, Resource
 
 const PAGE = 50;
 
+/** Why a row did not trade: a filter's rejection, or the risk manager's block. */
+function riskOrFilterReason(s: Signal): string | null {
+  if (s.status === 'rejected') return s.reason ?? DASH;
+  if (s.risk_verdict === 'block') return s.risk_reason ?? DASH;
+  return null;
+}
+
 function SignalDetail(props: { signal: Signal }) {
   const s = props.signal;
   const regime = s.regime;
@@ -18,6 +25,11 @@ function SignalDetail(props: { signal: Signal }) {
       {s.status === 'rejected' ? (
         <p className="note err small" data-testid="signal-reason">
           <b>Rejected:</b> {s.reason ?? DASH}
+        </p>
+      ) : null}
+      {s.status !== 'rejected' && s.risk_verdict === 'block' ? (
+        <p className="note err small" data-testid="signal-risk-reason">
+          <b>Not traded (risk):</b> {s.risk_reason ?? DASH}
         </p>
       ) : null}
       <table className="grid inner" data-testid="signal-components">
@@ -152,10 +164,12 @@ export function Signals() {
                   {s.components.map((c) => `${c.strategy} ${formatNumber(c.strength, 2, 2)}×${formatNumber(c.weight, 2, 2)}`).join(', ') || DASH}
                 </td>
                 <td>
-                  <Badge tone={s.status === 'rejected' ? 'bad' : 'ok'}>{s.status}</Badge>
+                  <Badge tone={s.status === 'rejected' || s.risk_verdict === 'block' ? 'bad' : 'ok'}>
+                    {s.status === 'signal' && s.risk_verdict === 'block' ? 'not traded' : s.status}
+                  </Badge>
                 </td>
-                <td className="small reason-cell" title={s.reason ?? undefined}>
-                  {s.status === 'rejected' ? (s.reason ?? DASH) : ''}
+                <td className="small reason-cell" title={riskOrFilterReason(s) ?? undefined}>
+                  {riskOrFilterReason(s) ?? ''}
                 </td>
               </ExpandableRow>
             ))}
