@@ -224,7 +224,7 @@ impl fmt::Display for DenialReason {
             }
             Self::AlreadyHeld { symbol, direction, entries, max } => {
                 let side = side_word(*direction);
-                let noun = if *max == 1 { "entry" } else { "entries" };
+                let noun = if *entries == 1 { "entry" } else { "entries" };
                 write!(f, "already {side} {symbol} ({entries} {noun} of {max})")
             }
             Self::Sliver { quantity, sized, min_fraction } => write!(

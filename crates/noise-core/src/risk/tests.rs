@@ -437,7 +437,14 @@ fn position_policy_table() {
                 c.positions = vec![position("SPY", dec!(30), dec!(600)).with_entries(3)];
                 c.config.positions.max_entries_per_symbol = 3;
             }),
-            Box::new(|d| matches!(blocked(d), Some(DenialReason::AlreadyHeld { entries: 3, max: 3, .. }))),
+            Box::new(|d| blocked(d).map(ToString::to_string).as_deref() == Some("already long SPY (3 entries of 3)")),
+        ),
+        (
+            // A position built before the policy (or by hand) may hold more than the limit.
+            with_policy("more entries than allowed, said as they are", &|c| {
+                c.positions = vec![position("SPY", dec!(40), dec!(600)).with_entries(4)];
+            }),
+            Box::new(|d| blocked(d).map(ToString::to_string).as_deref() == Some("already long SPY (4 entries of 1)")),
         ),
         (
             with_policy("a short position does not count against a long entry", &|c| {
