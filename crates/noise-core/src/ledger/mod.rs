@@ -201,19 +201,13 @@ impl Book {
     /// partial fills) count once; a lot without an order (reconciled) is
     /// one entry of its own.
     pub fn entries(&self) -> u32 {
-        let mut orders: Vec<&str> = Vec::with_capacity(self.lots.len());
-        let mut entries = 0;
-        for lot in &self.lots {
-            match lot.client_order_id.as_deref() {
-                Some(order) if orders.contains(&order) => {}
-                Some(order) => {
-                    orders.push(order);
-                    entries += 1;
-                }
-                None => entries += 1,
-            }
-        }
-        entries
+        // A lot counts unless an earlier lot came from the same order (a book
+        // holds a handful of lots: no set needed, nothing allocated per decision).
+        let first_of_its_order = |(i, lot): &(usize, &Lot)| {
+            lot.client_order_id.is_none()
+                || !self.lots.iter().take(*i).any(|earlier| earlier.client_order_id == lot.client_order_id)
+        };
+        self.lots.iter().enumerate().filter(first_of_its_order).count() as u32
     }
 
     pub fn direction(&self) -> Option<Direction> {

@@ -296,3 +296,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_book_counts_its_entry_orders_not_its_lots() {
+    let mes = instrument("MES");
+    let mut ledger = Ledger::new();
+    let of_order = |id: &str, order: Option<&str>| Fill {
+        client_order_id: order.map(Into::into),
+        ..fill(id, "MES", Side::Buy, dec!(1), dec!(5000), dec!(0), 0)
+    };
+    // Two partial fills of one entry, one fill of another, one reconciled lot without an order.
+    for f in [of_order("1", Some("a")), of_order("2", Some("b")), of_order("3", Some("a")), of_order("4", None)] {
+        ledger.apply(&f, &mes).unwrap();
+    }
+    let book = ledger.book("MES").unwrap();
+    assert_eq!((book.lots().len(), book.entries()), (4, 3));
+}

@@ -46,6 +46,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// What the decision lists for this check (its figures move there).
+    pub(crate) fn result(&mut self, name: &'static str) -> super::decision::CheckResult {
+        super::decision::CheckResult {
+            name,
+            status: self.status,
+            measured: self.measured.take(),
+            limit: self.limit.take(),
+        }
+    }
     fn pass(measured: Option<Figure>, limit: Option<Figure>) -> Self {
         Self { status: CheckStatus::Passed, measured, limit, quantity: None, reduce: None, block: None }
     }
@@ -428,7 +437,7 @@ fn fit_cap(ctx: &RiskContext<'_>, quantity: Option<Decimal>, current: Decimal, c
     let Some(quantity) = quantity.filter(|_| ctx.intent == Intent::Entry) else {
         return Outcome::not_applicable();
     };
-    let cap_money = ctx.account.equity * Decimal::from_f64(cap_pct / 100.0).unwrap_or(Decimal::ZERO);
+    let cap_money = cap_money(ctx, cap_pct);
     let unit = ctx.unit_notional();
     let after = current + quantity * unit;
     let (measured, limit) = (Some(Figure::Money(after)), Some(Figure::Money(cap_money)));
@@ -443,11 +452,24 @@ fn fit_cap(ctx: &RiskContext<'_>, quantity: Option<Decimal>, current: Decimal, c
     Outcome::reduced(fits, ReduceReason::Cap(cap), Some(Figure::Money(current + fits * unit)), limit)
 }
 
-/// The most of `sized` the exposure caps would allow with nothing held:
-/// what the position policy measures a cut order against, so that a cap
-/// that always binds (a tight stop sizes far above the symbol cap) is not
-/// a sliver, and room taken by what is already held is.
-pub(crate) fn flat_book_size(ctx: &RiskContext<'_>, sized: Decimal) -> Decimal {
+/// The position policy's last word on an entry the caps cut
+/// (`min_order_fraction`): below the policy's fraction of what the caps
+/// would allow with nothing held, it is a sliver. Measured against the flat
+/// book so that a cap that always binds (a tight stop sizes far above the
+/// symbol cap) is not a sliver, and room taken by what is held already is.
+pub(crate) fn min_order_fraction(ctx: &RiskContext<'_>, quantity: Decimal, sized: Decimal) -> Outcome {
+    let min_fraction = ctx.config.positions.min_order_fraction;
+    let flat_book = flat_book_size(ctx, sized);
+    let floor = flat_book * Decimal::from_f64(min_fraction).unwrap_or(Decimal::ZERO);
+    let (measured, limit) = (Some(Figure::Quantity(quantity)), Some(Figure::Quantity(floor.round_dp(2).normalize())));
+    if quantity < floor {
+        return Outcome::block(DenialReason::Sliver { quantity, sized: flat_book, min_fraction }, measured, limit);
+    }
+    Outcome::pass(measured, limit)
+}
+
+/// The most of `sized` the exposure caps would allow with nothing held.
+fn flat_book_size(ctx: &RiskContext<'_>, sized: Decimal) -> Decimal {
     let unit = ctx.unit_notional();
     if unit <= Decimal::ZERO {
         return sized;
@@ -457,8 +479,13 @@ pub(crate) fn flat_book_size(ctx: &RiskContext<'_>, sized: Decimal) -> Decimal {
     [Some(exposure.max_symbol_pct), group_pct, Some(exposure.max_gross_pct)]
         .into_iter()
         .flatten()
-        .map(|pct| (ctx.account.equity * Decimal::from_f64(pct / 100.0).unwrap_or(Decimal::ZERO) / unit).floor())
+        .map(|pct| (cap_money(ctx, pct) / unit).floor())
         .fold(sized, Decimal::min)
+}
+
+/// A cap of `pct` % of equity, in money.
+fn cap_money(ctx: &RiskContext<'_>, pct: f64) -> Decimal {
+    ctx.account.equity * Decimal::from_f64(pct / 100.0).unwrap_or(Decimal::ZERO)
 }
 
 /// Exposure this order adds to: same-direction holdings count, an opposite

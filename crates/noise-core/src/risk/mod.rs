@@ -168,31 +168,6 @@ fn forced_exit(position: &PositionSnapshot, now: DateTime<Utc>, by: &'static str
     }
 }
 
-/// The position policy's last word on an entry the caps cut: below
-/// `min_fraction` of `sized` (the size the caps allow on a flat book) it
-/// is a sliver, refused.
-fn sliver_check(
-    quantity: Option<Decimal>,
-    sized: Option<Decimal>,
-    min_fraction: f64,
-) -> (CheckResult, Option<DenialReason>) {
-    let (Some(quantity), Some(sized)) = (quantity, sized) else {
-        let result =
-            CheckResult { name: "min_order_fraction", status: CheckStatus::NotApplicable, measured: None, limit: None };
-        return (result, None);
-    };
-    let fraction = Decimal::from_f64_retain(min_fraction).unwrap_or_default();
-    let floor = sized * fraction;
-    let measured = Some(Figure::Quantity(quantity));
-    let limit = Some(Figure::Quantity(floor.round_dp(2).normalize()));
-    if quantity < floor {
-        let reason = DenialReason::Sliver { quantity, sized, min_fraction };
-        let result = CheckResult { name: "min_order_fraction", status: CheckStatus::Blocked, measured, limit };
-        return (result, Some(reason));
-    }
-    (CheckResult { name: "min_order_fraction", status: CheckStatus::Passed, measured, limit }, None)
-}
-
 /// The chain itself, on any candidate (tests feed it malformed ones).
 pub(crate) fn evaluate_candidate(
     signal: &Candidate,
@@ -212,13 +187,8 @@ pub(crate) fn evaluate_candidate(
     let mut reductions = Vec::new();
     let mut denial = None;
     for check in CHAIN {
-        let outcome = check.check(&ctx, quantity);
-        checks.push(CheckResult {
-            name: check.name(),
-            status: outcome.status,
-            measured: outcome.measured,
-            limit: outcome.limit,
-        });
+        let mut outcome = check.check(&ctx, quantity);
+        checks.push(outcome.result(check.name()));
         if let Some(reason) = outcome.block {
             denial = Some(reason);
             break;
@@ -229,12 +199,13 @@ pub(crate) fn evaluate_candidate(
         }
         reductions.extend(outcome.reduce);
     }
-
-    if denial.is_none() && intent == Intent::Entry && !reductions.is_empty() {
-        let reference = requested.map(|sized| checks::flat_book_size(&ctx, sized));
-        let (check, sliver) = sliver_check(quantity, reference, config.positions.min_order_fraction);
-        checks.push(check);
-        denial = sliver;
+    // An entry the caps cut: the position policy's sliver rule has the last word.
+    if let (None, Intent::Entry, false, Some(cut), Some(sized)) =
+        (&denial, intent, reductions.is_empty(), quantity, requested)
+    {
+        let mut outcome = checks::min_order_fraction(&ctx, cut, sized);
+        checks.push(outcome.result("min_order_fraction"));
+        denial = outcome.block;
     }
 
     // A long signal buys (opening a long, or closing a short); a short one sells.
